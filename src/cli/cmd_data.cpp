@@ -1,0 +1,62 @@
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "commands.h"
+#include "sori/config/config.h"
+#include "sori/data/augment.h"
+#include "sori/data/feasibility.h"
+#include "sori/data/jamo.h"
+#include "sori/data/ksponspeech.h"
+#include "sori/data/tokenizer.h"
+
+namespace sori::cli {
+
+namespace {
+
+void run_check(const std::string& path, const std::vector<std::string>& overrides) {
+  const Config config = load_config(path, overrides);
+  const auto tokenizer = load_tokenizer(config.model.tokenizer, config.model.train_ds.manifest_filepath);
+  const WaveformAugmenter augmenter(config.model.augmentation, config.model.sample_rate);
+  const FeasibilityChecker checker(config, *tokenizer, augmenter.max_speed());
+  std::vector<FeasibilityReport> reports;
+  for (const auto* ds : {&config.model.train_ds, &config.model.validation_ds, &config.model.test_ds})
+    for (const auto& m : ds->manifest_filepath) reports.push_back(check_feasibility(m, checker));
+  std::cout << format_feasibility(reports, config, augmenter.max_speed());
+  if (tokenizer->unknown_count() > 0)
+    std::cout << "unknown characters (not in the vocabulary): " << tokenizer->unknown_count() << "\n";
+}
+
+}  // namespace
+
+void add_data_commands(CLI::App& app) {
+  auto* data = app.add_subcommand("data", "Dataset tools");
+  data->require_subcommand(1);
+
+  auto* check = data->add_subcommand("check", "CTC feasibility report for the config's manifests");
+  static std::string config_path;
+  static std::vector<std::string> overrides;
+  check->add_option("--config", config_path, "YAML config")->required();
+  check->add_option("overrides", overrides, "key.path=value overrides");
+  check->callback([] { run_check(config_path, overrides); });
+
+  auto* kspon = data->add_subcommand("prepare-ksponspeech", "KsponSpeech transcripts -> NeMo manifests");
+  static std::string root, out, spelling = "pronounced";
+  kspon->add_option("--root", root, "folder with KsponSpeech_01..05 (and eval folders)")->required();
+  kspon->add_option("--out", out, "where to write ksponspeech_*.jsonl")->required();
+  kspon->add_option("--spelling", spelling, "dual spellings (written)/(pronounced): which to keep")
+      ->check(CLI::IsMember({"pronounced", "written"}));
+  kspon->callback([] {
+    const auto r = prepare_ksponspeech(root, out, spelling == "written" ? KsponSpelling::Written : KsponSpelling::Pronounced);
+    spdlog::info("{} utterances ({} empty after normalisation, skipped)", r.utterances, r.empty_after_normalisation);
+    for (const auto& m : r.manifests) spdlog::info("wrote {}", m);
+  });
+
+  auto* compose = data->add_subcommand("jamo-compose", "Compose conjoining jamo on stdin into Hangul syllables");
+  compose->callback([] {
+    std::string line;
+    while (std::getline(std::cin, line)) std::cout << jamo::compose_utf8(line) << '\n';
+  });
+}
+
+}  // namespace sori::cli

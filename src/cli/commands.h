@@ -1,0 +1,12 @@
+// Each file in src/cli adds its subcommands to the app; main() only parses and dispatches.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace sori::cli {
+
+void add_config_commands(CLI::App& app);
+void add_data_commands(CLI::App& app);
+void add_tokenizer_commands(CLI::App& app);
+
+}  // namespace sori::cli

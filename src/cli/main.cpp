@@ -1,0 +1,24 @@
+// sori: one binary, subcommands registered by src/cli/cmd_*.cpp.
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "commands.h"
+#include "sori/core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"sori: FastConformer-CTC speech recognition training in C++"};
+  app.require_subcommand(1);
+  sori::cli::add_config_commands(app);
+  sori::cli::add_data_commands(app);
+  sori::cli::add_tokenizer_commands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const sori::Error& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,61 @@
+// End-to-end checks of the `sori` binary's data commands.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <sys/wait.h>
+
+#include "test_util.h"
+
+namespace {
+struct Result {
+  int status;
+  std::string output;
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = std::string(SORI_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (std::size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+}  // namespace
+
+TEST(Cli, ConfigShowAppliesOverridesAndRejectsTypos) {
+  sori::test::TempDir dir;
+  sori::test::write_text(dir.path("c.yaml"), "name: x\ntrainer:\n  max_steps: 10\n");
+  auto ok = run("config show --config " + dir.path("c.yaml") + " trainer.max_steps=500 model.optim.lr=1e-3");
+  EXPECT_EQ(ok.status, 0) << ok.output;
+  EXPECT_NE(ok.output.find("max_steps: 500"), std::string::npos) << ok.output;
+  EXPECT_NE(ok.output.find("run_dir: runs/x"), std::string::npos) << ok.output;
+  auto bad = run("config show --config " + dir.path("c.yaml") + " trainer.max_step=5");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.output.find("did you mean 'trainer.max_steps'"), std::string::npos) << bad.output;
+}
+
+TEST(Cli, DataCheckReportsInfeasibleUtterances) {
+  sori::test::TempDir dir;
+  // 1 s of audio, 8x subsampling (13 frames, 12 at speed 1.1): 20 characters cannot be aligned.
+  sori::test::write_text(dir.path("train.jsonl"),
+                         "{\"audio_filepath\": \"a.wav\", \"duration\": 1.0, \"text\": \"abcdefghij abcdefghi\"}\n"
+                         "{\"audio_filepath\": \"a.wav\", \"duration\": 1.0, \"text\": \"abc\"}\n");
+  sori::test::write_text(dir.path("c.yaml"), "model:\n  train_ds: {manifest_filepath: " + dir.path("train.jsonl") +
+                                                 "}\n  augmentation: {speed_perturb: [0.9, 1.0, 1.1]}\n");
+  auto r = run("data check --config " + dir.path("c.yaml"));
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("1 of 2 utterances (50.0%"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("WARNING"), std::string::npos) << r.output;
+  auto r4 = run("data check --config " + dir.path("c.yaml") + " model.encoder.subsampling_factor=4");
+  EXPECT_NE(r4.output.find("0 of 2 utterances"), std::string::npos) << r4.output;
+}
+
+TEST(Cli, JamoCompose) {
+  sori::test::TempDir dir;
+  sori::test::write_text(dir.path("jamo.txt"), "\xE1\x84\x92\xE1\x85\xA1\xE1\x86\xAB\n");  // conjoining jamo of 한
+  auto r = run("data jamo-compose < " + dir.path("jamo.txt"));
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.output, "\xED\x95\x9C\n");  // 한
+}

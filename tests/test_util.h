@@ -1,0 +1,28 @@
+// Helpers for tests that make their own tiny data in a fresh temporary folder.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace sori::test {
+
+// A fresh folder under the system temp dir, removed on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  std::string path(const std::string& name = "") const;
+
+ private:
+  std::filesystem::path dir_;
+};
+
+void write_text(const std::string& path, const std::string& text);
+// A sine tone of `seconds` at `sample_rate`.
+std::vector<float> tone(double seconds, int sample_rate, double hz = 440.0);
+// Writes a tone WAV and returns one manifest JSON line for it.
+std::string wav_entry(const TempDir& dir, const std::string& name, double seconds, const std::string& text,
+                      int sample_rate = 16000);
+
+}  // namespace sori::test
