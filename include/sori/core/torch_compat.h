@@ -3,6 +3,9 @@
 
 #include <torch/torch.h>
 
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
+
 #include <string>
 
 namespace sori::compat {
@@ -22,5 +25,58 @@ inline torch::Device parse_device(const std::string& name) {
   if (name == "auto") return cuda_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
   return torch::Device(name);
 }
+
+// ---- Autocast (CUDA only; we never enable CPU autocast). The API changed in LibTorch 2.4 from
+// is_enabled()/get_autocast_gpu_dtype() to per-device-type functions.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+inline bool autocast_enabled_cuda() { return at::autocast::is_autocast_enabled(at::kCUDA); }
+inline void set_autocast_enabled_cuda(bool on) { at::autocast::set_autocast_enabled(at::kCUDA, on); }
+inline at::ScalarType autocast_dtype_cuda() { return at::autocast::get_autocast_dtype(at::kCUDA); }
+inline void set_autocast_dtype_cuda(at::ScalarType t) { at::autocast::set_autocast_dtype(at::kCUDA, t); }
+#else
+inline bool autocast_enabled_cuda() { return at::autocast::is_enabled(); }
+inline void set_autocast_enabled_cuda(bool on) { at::autocast::set_enabled(on); }
+inline at::ScalarType autocast_dtype_cuda() { return at::autocast::get_autocast_gpu_dtype(); }
+inline void set_autocast_dtype_cuda(at::ScalarType t) { at::autocast::set_autocast_gpu_dtype(t); }
+#endif
+
+inline bool autocast_enabled(const torch::Device& device) { return device.is_cuda() && autocast_enabled_cuda(); }
+inline at::ScalarType autocast_dtype(const torch::Device& device) {
+  return device.is_cuda() ? autocast_dtype_cuda() : torch::kFloat32;
+}
+
+// Enters and leaves autocast the way Python's torch.autocast does: saves the previous state,
+// counts nesting, and clears the cast cache when the outermost region ends. On a CPU device it
+// does nothing.
+class AutocastGuard {
+ public:
+  AutocastGuard(const torch::Device& device, bool enabled, at::ScalarType dtype) : active_(device.is_cuda()) {
+    if (!active_) return;
+    prev_enabled_ = autocast_enabled_cuda();
+    prev_dtype_ = autocast_dtype_cuda();
+    prev_cache_ = at::autocast::is_autocast_cache_enabled();
+    set_autocast_enabled_cuda(enabled);
+    set_autocast_dtype_cuda(dtype);
+    at::autocast::increment_nesting();
+    at::autocast::set_autocast_cache_enabled(true);
+  }
+  ~AutocastGuard() {
+    if (!active_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    set_autocast_enabled_cuda(prev_enabled_);
+    set_autocast_dtype_cuda(prev_dtype_);
+    at::autocast::set_autocast_cache_enabled(prev_cache_);
+  }
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+ private:
+  bool active_;
+  bool prev_enabled_ = false, prev_cache_ = true;
+  at::ScalarType prev_dtype_ = at::kHalf;
+};
+
+// torch.cuda.is_bf16_supported(): compute capability >= 8.0. False on CPU-only builds.
+bool bf16_supported(const torch::Device& device);
 
 }  // namespace sori::compat
