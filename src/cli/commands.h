@@ -8,5 +8,8 @@ namespace sori::cli {
 void add_config_commands(CLI::App& app);
 void add_data_commands(CLI::App& app);
 void add_tokenizer_commands(CLI::App& app);
+void add_train_commands(CLI::App& app);
+void add_eval_commands(CLI::App& app);
+void add_model_commands(CLI::App& app);
 
 }  // namespace sori::cli

@@ -12,6 +12,9 @@ int main(int argc, char** argv) {
   sori::cli::add_config_commands(app);
   sori::cli::add_data_commands(app);
   sori::cli::add_tokenizer_commands(app);
+  sori::cli::add_train_commands(app);
+  sori::cli::add_eval_commands(app);
+  sori::cli::add_model_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -19,6 +22,9 @@ int main(int argc, char** argv) {
   } catch (const sori::Error& e) {
     spdlog::error("{}", e.what());
     return 1;
+  } catch (const std::exception& e) {  // LibTorch's c10::Error and the like
+    spdlog::error("internal error: {}", e.what());
+    return 2;
   }
   return 0;
 }

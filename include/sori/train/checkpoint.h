@@ -1,0 +1,75 @@
+// Checkpoints hold everything needed to continue a run bit for bit: model, optimizer, loss
+// scaler, step and epoch, sampler position, RNG states, best metrics, the resolved config and
+// the tokenizer. File layout: "SORICKPT" | payload size (u64 LE) | FNV-1a-64 of the payload |
+// payload (a torch::pickle_save'd dict). Written atomically (temp file, fsync, rename), so a
+// crash leaves the previous file intact; a torn or altered file fails its checksum on load.
+#pragma once
+
+#include <torch/types.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sori/model/state_dict.h"
+
+namespace sori {
+
+struct TrainProgress {
+  std::int64_t step = 0;          // optimizer steps taken
+  std::int64_t epoch = 0;         // sampler epoch of the next batch
+  std::int64_t batch_index = 0;   // sampler index of the next batch within that epoch
+  std::int64_t skipped_steps = 0; // non-finite steps skipped
+  double best_metric = 0.0;
+  std::int64_t best_step = -1;    // -1: no validation yet
+  std::int64_t stale_validations = 0;  // validations without improvement (early stopping)
+};
+
+struct Checkpoint {
+  StateDict model;
+  std::string optimizer;  // serialized torch::optim archive
+  torch::Tensor scaler_scale, scaler_growth_tracker;
+  TrainProgress progress;
+  torch::Tensor cpu_rng_state;
+  std::vector<torch::Tensor> cuda_rng_states;
+  std::string config_yaml;
+  std::map<std::string, std::string> tokenizer_files;  // file name -> bytes (vocab.txt, tokenizer.model)
+  std::map<std::string, double> metrics;               // validation metrics at this step, if any
+};
+
+void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
+// Throws sori::Error naming the file when it is torn, corrupt or not a Sori checkpoint.
+Checkpoint load_checkpoint(const std::string& path);
+
+// Checkpoints of one run: <run_dir>/checkpoints/{last.ckpt, last.prev.ckpt, step_<N>.ckpt} and
+// index.json listing them with their metrics. `last` is written every checkpoint.every_n_steps;
+// step_<N> after validations, keeping the save_top_k best by the monitored metric.
+class CheckpointManager {
+ public:
+  CheckpointManager(std::string run_dir, int save_top_k, std::string monitor, std::string mode);
+
+  void save_last(const Checkpoint& checkpoint);
+  // Keeps the checkpoint if its monitored metric ranks within the top k.
+  void save_ranked(const Checkpoint& checkpoint);
+  // The newest checkpoint that loads; corrupt ones are reported in `problems` and skipped.
+  std::optional<Checkpoint> load_newest_valid(std::vector<std::string>* problems) const;
+  // step_<N> checkpoints, best first.
+  std::vector<std::string> ranked_paths() const;
+  std::string dir() const { return dir_; }
+  bool better(double a, double b) const { return mode_ == "min" ? a < b : a > b; }
+
+ private:
+  struct Entry {
+    std::int64_t step = 0, epoch = 0;
+    std::map<std::string, double> metrics;
+  };
+  void record(const std::string& file, const Checkpoint& c);
+  void write_index() const;
+  std::string dir_;
+  std::map<std::string, Entry> entries_;  // file name -> what index.json lists
+  int top_k_;
+  std::string monitor_, mode_;
+};
+
+}  // namespace sori

@@ -1,0 +1,36 @@
+// Greedy-CTC evaluation of a model on one dataset: hypotheses and corpus-level CER/WER.
+// Used by validation during training and by `sori eval`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sori/config/config.h"
+#include "sori/data/dataset.h"
+#include "sori/data/tokenizer.h"
+#include "sori/model/ctc_model.h"
+#include "sori/train/error_rate.h"
+
+namespace sori {
+
+struct EvaluationOptions {
+  double batch_duration = 120.0;
+  int batch_size = 0;
+  int num_workers = 1;
+  int sample_rate = 16000;
+  torch::Device device = torch::kCPU;
+  std::string precision = "32";
+};
+
+struct Evaluation {
+  ErrorCounts counts;
+  std::vector<std::string> references, hypotheses;  // in dataset order
+};
+
+Evaluation evaluate(CtcModel& model, const Dataset& dataset, const Tokenizer& tokenizer, const EvaluationOptions& options);
+
+// Writes sclite trn files (one token per character, spaces as '▁', "(utt_id)" at the end of each
+// line) so that sclite's word error rate over them is our CER.
+void write_trn(const std::string& dir, const Evaluation& evaluation);
+
+}  // namespace sori

@@ -1,0 +1,40 @@
+// Single-process CTC trainer: data -> features -> SpecAugment -> FastConformer -> CTC loss ->
+// AdamW with NeMo's schedules, gradient accumulation and clipping, mixed precision on CUDA,
+// validation with early stopping, checkpoints and exact resume. One small host read per step
+// (the non-finite skip decision) plus one per logging interval.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "sori/config/config.h"
+
+namespace sori {
+
+struct TrainOptions {
+  std::string resume;  // "": fresh run; "auto": newest valid checkpoint in run_dir if any; else a path
+  // Stop (with a `last` checkpoint) once this many steps are done, as if preempted: the schedule
+  // still follows trainer.max_steps. 0: no such stop.
+  std::int64_t stop_after_steps = 0;
+};
+
+struct TrainSummary {
+  std::int64_t steps = 0;
+  std::int64_t skipped_steps = 0;
+  double best_metric = 0.0;
+  std::int64_t best_step = -1;
+  bool early_stopped = false;
+};
+
+class Trainer {
+ public:
+  Trainer(Config config, TrainOptions options);
+  ~Trainer();
+  TrainSummary fit();
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+}  // namespace sori

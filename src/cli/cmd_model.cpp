@@ -1,0 +1,52 @@
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "commands.h"
+#include "sori/config/config.h"
+#include "sori/core/error.h"
+#include "sori/data/tokenizer.h"
+#include "sori/train/checkpoint.h"
+#include "sori/train/pretrained.h"
+
+namespace sori::cli {
+
+void add_model_commands(CLI::App& app) {
+  auto* info = app.add_subcommand("model-info", "Parameter counts per module");
+  static std::string config_path;
+  static int vocab_size = 0;
+  static std::vector<std::string> overrides;
+  info->add_option("--config", config_path, "YAML config")->required();
+  info->add_option("--vocab-size", vocab_size, "vocabulary size (default: the config's tokenizer)");
+  info->add_option("overrides", overrides, "key.path=value overrides");
+  info->callback([] {
+    const Config c = load_config(config_path, overrides);
+    int v = vocab_size;
+    if (v <= 0) v = load_tokenizer(c.model.tokenizer, c.model.train_ds.manifest_filepath)->vocab_size();
+    CtcModel model(c.model, v);
+    const auto& e = c.model.encoder;
+    std::printf("FastConformer-CTC: d_model %d, %d layers, %d heads, %dx %s subsampling, vocabulary %d (+1 blank)\n",
+                e.d_model, e.n_layers, e.n_heads, e.subsampling_factor, e.subsampling.c_str(), v);
+    for (const auto& p : count_parameters(model)) std::printf("  %-24s %14lld\n", p.name.c_str(), static_cast<long long>(p.count));
+  });
+
+  auto* avg = app.add_subcommand("average-checkpoints", "Average the weights of a run's best checkpoints");
+  static std::string run_dir, output, monitor = "val_cer", mode = "min";
+  static int top_k = 5;
+  avg->add_option("--run", run_dir, "run folder (trainer.run_dir)")->required();
+  avg->add_option("--top-k", top_k, "how many of the best to average")->check(CLI::PositiveNumber);
+  avg->add_option("--output", output, "output checkpoint")->required();
+  avg->add_option("--monitor", monitor, "metric that ranks them");
+  avg->add_option("--mode", mode, "min or max");
+  avg->callback([] {
+    CheckpointManager manager(run_dir, 1 << 30, monitor, mode);
+    auto ranked = manager.ranked_paths();
+    SORI_CHECK(!ranked.empty(), "average-checkpoints: no ranked checkpoints with metric ", monitor, " in ", manager.dir());
+    if (static_cast<int>(ranked.size()) > top_k) ranked.resize(static_cast<std::size_t>(top_k));
+    average_checkpoints(ranked, output);
+    spdlog::info("averaged {} checkpoints into {}", ranked.size(), output);
+    for (const auto& r : ranked) spdlog::info("  {}", r);
+  });
+}
+
+}  // namespace sori::cli

@@ -1,0 +1,216 @@
+#include "sori/train/checkpoint.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "sori/core/error.h"
+#include "sori/core/fs.h"
+
+namespace sori {
+
+namespace {
+
+namespace fs = std::filesystem;
+constexpr char kMagic[8] = {'S', 'O', 'R', 'I', 'C', 'K', 'P', 'T'};
+
+std::uint64_t fnv1a64(const char* data, std::size_t n) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (std::size_t i = 0; i < n; ++i) {
+    h ^= static_cast<unsigned char>(data[i]);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+torch::Tensor bytes_to_tensor(const std::string& s) {
+  auto t = torch::empty({static_cast<std::int64_t>(s.size())}, torch::kUInt8);
+  if (!s.empty()) std::memcpy(t.data_ptr<std::uint8_t>(), s.data(), s.size());
+  return t;
+}
+
+std::string tensor_to_bytes(const torch::Tensor& t) {
+  auto c = t.contiguous();
+  return std::string(reinterpret_cast<const char*>(c.data_ptr<std::uint8_t>()), static_cast<std::size_t>(c.numel()));
+}
+
+using GenericDict = c10::impl::GenericDict;
+GenericDict new_dict() { return GenericDict(c10::StringType::get(), c10::AnyType::get()); }
+
+c10::IValue get(const GenericDict& d, const std::string& key, const std::string& path) {
+  auto it = d.find(key);
+  SORI_CHECK(it != d.end(), "checkpoint ", path, ": missing entry '", key, "'");
+  return it->value();
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const Checkpoint& c) {
+  auto root = new_dict();
+  root.insert("format", std::string("sori-checkpoint-1"));
+  auto model = new_dict();
+  for (const auto& [k, v] : c.model) model.insert(k, v.detach().to(torch::kCPU));
+  root.insert("model", model);
+  root.insert("optimizer", bytes_to_tensor(c.optimizer));
+  root.insert("scaler_scale", c.scaler_scale.to(torch::kCPU));
+  root.insert("scaler_growth_tracker", c.scaler_growth_tracker.to(torch::kCPU));
+  const auto& p = c.progress;
+  root.insert("progress", torch::tensor({p.step, p.epoch, p.batch_index, p.skipped_steps, p.best_step, p.stale_validations},
+                                        torch::kInt64));
+  root.insert("best_metric", p.best_metric);
+  root.insert("cpu_rng_state", c.cpu_rng_state);
+  c10::List<at::Tensor> cuda_states;
+  for (const auto& s : c.cuda_rng_states) cuda_states.push_back(s);
+  root.insert("cuda_rng_states", cuda_states);
+  root.insert("config", c.config_yaml);
+  auto tok = new_dict();
+  for (const auto& [name, bytes] : c.tokenizer_files) tok.insert(name, bytes_to_tensor(bytes));
+  root.insert("tokenizer", tok);
+  auto metrics = new_dict();
+  for (const auto& [k, v] : c.metrics) metrics.insert(k, v);
+  root.insert("metrics", metrics);
+
+  const std::vector<char> payload = torch::pickle_save(root);
+  std::string file(kMagic, 8);
+  const std::uint64_t size = payload.size(), sum = fnv1a64(payload.data(), payload.size());
+  file.append(reinterpret_cast<const char*>(&size), 8);
+  file.append(reinterpret_cast<const char*>(&sum), 8);
+  file.append(payload.data(), payload.size());
+  write_file_atomic(path, file);
+}
+
+Checkpoint load_checkpoint(const std::string& path) {
+  const std::string file = read_file(path);
+  SORI_CHECK(file.size() >= 24 && std::memcmp(file.data(), kMagic, 8) == 0, "checkpoint ", path,
+             ": not a Sori checkpoint (bad header)");
+  std::uint64_t size, sum;
+  std::memcpy(&size, file.data() + 8, 8);
+  std::memcpy(&sum, file.data() + 16, 8);
+  SORI_CHECK(file.size() - 24 == size, "checkpoint ", path, ": torn file (expected ", size, " payload bytes, found ",
+             file.size() - 24, ")");
+  SORI_CHECK(fnv1a64(file.data() + 24, size) == sum, "checkpoint ", path, ": checksum mismatch (corrupt file)");
+  const auto root = torch::pickle_load(std::vector<char>(file.begin() + 24, file.end())).toGenericDict();
+  SORI_CHECK(get(root, "format", path).toStringRef() == "sori-checkpoint-1", "checkpoint ", path, ": unknown format");
+
+  Checkpoint c;
+  for (const auto& item : get(root, "model", path).toGenericDict()) c.model[item.key().toStringRef()] = item.value().toTensor();
+  c.optimizer = tensor_to_bytes(get(root, "optimizer", path).toTensor());
+  c.scaler_scale = get(root, "scaler_scale", path).toTensor();
+  c.scaler_growth_tracker = get(root, "scaler_growth_tracker", path).toTensor();
+  const auto p = get(root, "progress", path).toTensor();
+  auto at = [&](int i) { return p[i].item<std::int64_t>(); };
+  c.progress = TrainProgress{at(0), at(1), at(2), at(3), get(root, "best_metric", path).toDouble(), at(4), at(5)};
+  c.cpu_rng_state = get(root, "cpu_rng_state", path).toTensor();
+  for (const auto& s : get(root, "cuda_rng_states", path).toTensorList()) c.cuda_rng_states.push_back(s);
+  c.config_yaml = get(root, "config", path).toStringRef();
+  for (const auto& item : get(root, "tokenizer", path).toGenericDict())
+    c.tokenizer_files[item.key().toStringRef()] = tensor_to_bytes(item.value().toTensor());
+  for (const auto& item : get(root, "metrics", path).toGenericDict()) c.metrics[item.key().toStringRef()] = item.value().toDouble();
+  return c;
+}
+
+CheckpointManager::CheckpointManager(std::string run_dir, int save_top_k, std::string monitor, std::string mode)
+    : dir_((fs::path(run_dir) / "checkpoints").string()), top_k_(save_top_k), monitor_(std::move(monitor)), mode_(std::move(mode)) {
+  SORI_CHECK(mode_ == "min" || mode_ == "max", "checkpoint.mode: expected min or max, found '", mode_, "'");
+  fs::create_directories(dir_);
+  // index.json caches each file's step and metrics; files it does not list are read once.
+  std::map<std::string, Entry> indexed;
+  try {
+    const auto index = nlohmann::json::parse(read_file((fs::path(dir_) / "index.json").string()));
+    for (const auto& row : index)
+      if (row.contains("step")) indexed[row.at("file")] = Entry{row.at("step"), row.at("epoch"), row.at("metrics")};
+  } catch (const std::exception&) {
+    // No index yet, or a damaged one: rebuilt from the files below.
+  }
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    if (e.path().extension() != ".ckpt") continue;
+    const auto name = e.path().filename().string();
+    if (indexed.count(name)) {
+      entries_[name] = indexed[name];
+      continue;
+    }
+    try {
+      record(name, load_checkpoint(e.path().string()));
+    } catch (const Error&) {
+      // Reported by load_newest_valid when resuming.
+    }
+  }
+}
+
+void CheckpointManager::record(const std::string& file, const Checkpoint& c) {
+  entries_[file] = Entry{c.progress.step, c.progress.epoch, c.metrics};
+}
+
+void CheckpointManager::save_last(const Checkpoint& c) {
+  const auto last = fs::path(dir_) / "last.ckpt";
+  // Keep the previous `last` until the new one is complete: resume falls back to it.
+  if (fs::exists(last)) {
+    fs::rename(last, fs::path(dir_) / "last.prev.ckpt");
+    if (entries_.count("last.ckpt")) entries_["last.prev.ckpt"] = entries_["last.ckpt"];
+  }
+  save_checkpoint(last.string(), c);
+  record("last.ckpt", c);
+  write_index();
+}
+
+void CheckpointManager::save_ranked(const Checkpoint& c) {
+  SORI_CHECK(c.metrics.count(monitor_), "checkpoint.monitor: metric '", monitor_, "' was not computed (validation has ",
+             c.metrics.size(), " metrics)");
+  char name[64];
+  std::snprintf(name, sizeof name, "step_%09lld.ckpt", static_cast<long long>(c.progress.step));
+  save_checkpoint((fs::path(dir_) / name).string(), c);
+  record(name, c);
+  const auto ranked = ranked_paths();
+  for (std::size_t i = static_cast<std::size_t>(std::max(0, top_k_)); i < ranked.size(); ++i) {
+    fs::remove(ranked[i]);
+    entries_.erase(fs::path(ranked[i]).filename().string());
+  }
+  write_index();
+}
+
+std::vector<std::string> CheckpointManager::ranked_paths() const {
+  std::vector<std::pair<double, std::string>> scored;
+  for (const auto& [name, entry] : entries_) {
+    auto it = entry.metrics.find(monitor_);
+    if (name.rfind("step_", 0) == 0 && it != entry.metrics.end() && fs::exists(fs::path(dir_) / name))
+      scored.emplace_back(it->second, (fs::path(dir_) / name).string());
+  }
+  std::sort(scored.begin(), scored.end(), [&](const auto& a, const auto& b) {
+    return a.first == b.first ? a.second > b.second : better(a.first, b.first);
+  });
+  std::vector<std::string> out;
+  for (auto& s : scored) out.push_back(s.second);
+  return out;
+}
+
+std::optional<Checkpoint> CheckpointManager::load_newest_valid(std::vector<std::string>* problems) const {
+  // Newest first by the step in the index; files it could not read come first and fail again.
+  std::vector<std::pair<std::int64_t, std::string>> candidates;
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    if (e.path().extension() != ".ckpt") continue;
+    const auto name = e.path().filename().string();
+    auto it = entries_.find(name);
+    candidates.emplace_back(it != entries_.end() ? it->second.step : INT64_MAX, e.path().string());
+  }
+  std::sort(candidates.rbegin(), candidates.rend());
+  for (const auto& [_, path] : candidates) {
+    try {
+      return load_checkpoint(path);
+    } catch (const Error& e) {
+      if (problems) problems->push_back(e.what());
+    }
+  }
+  return std::nullopt;
+}
+
+void CheckpointManager::write_index() const {
+  nlohmann::json index = nlohmann::json::array();
+  for (const auto& [name, e] : entries_)
+    index.push_back({{"file", name}, {"step", e.step}, {"epoch", e.epoch}, {"metrics", e.metrics}});
+  write_file_atomic((fs::path(dir_) / "index.json").string(), index.dump(2) + "\n");
+}
+
+}  // namespace sori

@@ -1,0 +1,75 @@
+#include "sori/train/evaluate.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "sori/core/fs.h"
+#include "sori/core/text.h"
+#include "sori/core/torch_compat.h"
+#include "sori/data/loader.h"
+#include "sori/model/ctc_decode.h"
+#include "sori/train/precision.h"
+
+namespace sori {
+
+Evaluation evaluate(CtcModel& model, const Dataset& dataset, const Tokenizer& tokenizer, const EvaluationOptions& o) {
+  std::vector<double> durations;
+  for (const auto& e : dataset.entries) durations.push_back(e.duration);
+  SamplerOptions so;
+  so.batch_duration = o.batch_size > 0 ? 0.0 : o.batch_duration;
+  so.batch_size = o.batch_size;
+  so.num_buckets = 4;
+  so.shuffle = false;
+  DurationBucketSampler sampler(durations, so);
+  LoaderOptions lo;
+  lo.num_workers = o.num_workers;
+  lo.sample_rate = o.sample_rate;
+  lo.pin_memory = o.device.is_cuda();
+  DataLoader loader(dataset, tokenizer, sampler, nullptr, lo);
+
+  const bool was_training = model->is_training();
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const Precision precision = resolve_precision(o.precision, o.device);
+  Evaluation ev;
+  ev.references.resize(dataset.entries.size());
+  ev.hypotheses.resize(dataset.entries.size());
+  while (auto batch = loader.next()) {
+    auto audio = batch->audio.to(o.device, /*non_blocking=*/true);
+    auto lengths = batch->audio_lengths.to(o.device, true);
+    compat::AutocastGuard autocast(o.device, precision.autocast, precision.dtype);
+    auto [feats, feat_lengths] = model->features(audio, lengths);
+    auto [log_probs, enc_lengths] = model->forward(feats, feat_lengths);
+    const auto hyps = greedy_ctc_decode(log_probs, enc_lengths, tokenizer.blank_id());
+    for (std::size_t i = 0; i < hyps.size(); ++i) {
+      const auto index = batch->indices[i];
+      ev.references[index] = normalize_whitespace(dataset.entries[index].text);
+      ev.hypotheses[index] = tokenizer.decode(hyps[i].tokens);
+    }
+  }
+  for (std::size_t i = 0; i < ev.references.size(); ++i) ev.counts.add(ev.references[i], ev.hypotheses[i]);
+  if (was_training) model->train();
+  return ev;
+}
+
+void write_trn(const std::string& dir, const Evaluation& ev) {
+  auto trn = [](const std::string& text, std::size_t i) {
+    std::string line;
+    for (char32_t c : utf8_decode(text)) {
+      if (!line.empty()) line += ' ';
+      line += c == U' ' ? std::string("\xE2\x96\x81") : utf8_encode(c);
+    }
+    return line + " (utt_" + std::to_string(i) + ")\n";
+  };
+  std::string ref, hyp;
+  for (std::size_t i = 0; i < ev.references.size(); ++i) {
+    ref += trn(ev.references[i], i);
+    hyp += trn(ev.hypotheses[i], i);
+  }
+  std::filesystem::create_directories(dir);
+  write_file_atomic((std::filesystem::path(dir) / "ref.trn").string(), ref);
+  write_file_atomic((std::filesystem::path(dir) / "hyp.trn").string(), hyp);
+}
+
+}  // namespace sori

@@ -1,0 +1,275 @@
+// Trainer end to end on a tiny tone corpus: learning, exact resume, checkpoints, averaging,
+// evaluation files and transcription.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <array>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include "sori/core/error.h"
+#include "sori/data/audio.h"
+#include "sori/train/checkpoint.h"
+#include "sori/train/evaluate.h"
+#include "sori/train/pretrained.h"
+#include "sori/train/trainer.h"
+#include "sori/train/transcriber.h"
+#include "tone_corpus.h"
+
+using namespace sori;
+namespace fs = std::filesystem;
+
+namespace {
+
+Config tiny_config(const std::string& train, const std::string& val, const std::string& run_dir,
+                   const std::vector<std::string>& overrides = {}) {
+  return load_config_from_string(test::tiny_config_yaml(train, val, run_dir), "tiny.yaml", overrides);
+}
+
+double last_loss(const std::string& run_dir) {
+  std::ifstream in(run_dir + "/metrics.jsonl");
+  std::string line;
+  double loss = -1;
+  while (std::getline(in, line)) {
+    auto row = nlohmann::json::parse(line);
+    if (row.contains("loss")) loss = row["loss"];
+  }
+  return loss;
+}
+
+void expect_same_parameters(const std::string& a, const std::string& b) {
+  const auto ca = load_checkpoint(a), cb = load_checkpoint(b);
+  EXPECT_EQ(ca.progress.step, cb.progress.step);
+  ASSERT_EQ(ca.model.size(), cb.model.size());
+  for (const auto& [k, v] : ca.model) EXPECT_TRUE(torch::equal(v, cb.model.at(k))) << "differs: " << k;
+}
+
+// Overfits once for the whole suite; several tests use its run.
+class TrainedTiny : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new test::TempDir();
+    train_ = test::make_tone_corpus(*dir_, "train", 8, 1);
+    run_ = dir_->path("overfit");
+    Trainer trainer(tiny_config(train_, train_, run_), TrainOptions{});
+    summary_ = trainer.fit();
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static test::TempDir* dir_;
+  static std::string train_, run_;
+  static TrainSummary summary_;
+};
+test::TempDir* TrainedTiny::dir_ = nullptr;
+std::string TrainedTiny::train_, TrainedTiny::run_;
+TrainSummary TrainedTiny::summary_;
+
+}  // namespace
+
+TEST_F(TrainedTiny, OverfitsEightUtterances) {
+  EXPECT_EQ(summary_.steps, 200);
+  const double loss = last_loss(run_);
+  EXPECT_GT(loss, 0.0);
+  EXPECT_LT(loss, 0.3) << "CTC loss per target token after 200 steps";
+  EXPECT_LT(summary_.best_metric, 0.1) << "val CER on the training utterances";
+}
+
+TEST_F(TrainedTiny, CheckpointsIndexAndTopK) {
+  const auto ckpts = run_ + "/checkpoints";
+  EXPECT_TRUE(fs::exists(ckpts + "/last.ckpt"));
+  EXPECT_TRUE(fs::exists(ckpts + "/index.json"));
+  CheckpointManager m(run_, 2, "val_cer", "min");
+  EXPECT_EQ(m.ranked_paths().size(), 2u);  // 4 validations, top 2 kept
+  const auto index = nlohmann::json::parse(std::ifstream(ckpts + "/index.json"));
+  EXPECT_GE(index.size(), 3u);
+  EXPECT_TRUE(fs::exists(run_ + "/config.yaml"));
+  EXPECT_TRUE(fs::exists(run_ + "/tokenizer/vocab.txt"));
+}
+
+TEST_F(TrainedTiny, EvalFilesAgreeWithSclite) {
+  auto p = load_pretrained(run_ + "/checkpoints/last.ckpt", "cpu");
+  const auto ds = load_dataset({train_}, DatasetFilters{});
+  EvaluationOptions eo;
+  auto ev = evaluate(p.model, ds, *p.tokenizer, eo);
+  // A few deliberate errors so the comparison is not 0 vs 0.
+  ev.hypotheses[0] += "ab";
+  ev.hypotheses[1] = ev.hypotheses[1].substr(1);
+  ErrorCounts counts;
+  for (std::size_t i = 0; i < ev.references.size(); ++i) counts.add(ev.references[i], ev.hypotheses[i]);
+  write_trn(dir_->path("trn"), ev);
+  const std::string cmd = "sctk sclite -r " + dir_->path("trn/ref.trn") + " trn -h " + dir_->path("trn/hyp.trn") +
+                          " trn -i rm -o sum stdout 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string out;
+  std::array<char, 4096> buf;
+  while (std::size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
+  pclose(pipe);
+  const auto pos = out.find("Sum/Avg");
+  ASSERT_NE(pos, std::string::npos) << out;
+  // | Sum/Avg | #Snt #Wrd | Corr Sub Del Ins Err S.Err |
+  std::string row = out.substr(pos, out.find('\n', pos) - pos);
+  for (auto& c : row) if (c == '|') c = ' ';
+  std::istringstream fields(row);
+  std::string label;
+  double snt, wrd, corr, sub, del, ins, err;
+  fields >> label >> snt >> wrd >> corr >> sub >> del >> ins >> err;
+  EXPECT_EQ(static_cast<std::int64_t>(wrd), counts.chars);
+  EXPECT_NEAR(err, 100.0 * counts.cer(), 0.051) << row;
+}
+
+TEST_F(TrainedTiny, TranscribesAndChunkingMatchesOnShortAudio) {
+  auto p = load_pretrained(run_ + "/checkpoints/last.ckpt", "cpu");
+  const auto entries = read_manifest(train_);
+  AudioReadOptions o;
+  const auto audio = load_audio(entries[0].audio_filepath, o);
+  Transcriber plain(p, TranscribeOptions{30.0, 4.0});
+  const auto t = plain.transcribe(audio);
+  EXPECT_EQ(t.text, entries[0].text);
+  ASSERT_EQ(t.words.size(), 1u);
+  EXPECT_GE(t.words[0].start_s, 0.0);
+  EXPECT_LE(t.words[0].end_s, entries[0].duration + plain.frame_seconds());
+  // Audio shorter than the chunk takes the unchunked path: identical log-probs.
+  Transcriber chunked(p, TranscribeOptions{audio.size() / 16000.0 + 0.01, 0.0});
+  EXPECT_TRUE(torch::equal(chunked.log_probs(audio), plain.log_probs(audio)));
+  // Long audio: chunks stitched to (within a frame) the unchunked frame count.
+  std::vector<float> longer;
+  for (int r = 0; r < 6; ++r) longer.insert(longer.end(), audio.begin(), audio.end());
+  Transcriber small_chunks(p, TranscribeOptions{2.0, 0.5});
+  EXPECT_NEAR(small_chunks.log_probs(longer).size(0), plain.log_probs(longer).size(0), 1);
+}
+
+TEST_F(TrainedTiny, AveragesCheckpoints) {
+  CheckpointManager m(run_, 2, "val_cer", "min");
+  const auto ranked = m.ranked_paths();
+  ASSERT_EQ(ranked.size(), 2u);
+  average_checkpoints(ranked, dir_->path("avg.ckpt"));
+  const auto a = load_checkpoint(ranked[0]), b = load_checkpoint(ranked[1]), avg = load_checkpoint(dir_->path("avg.ckpt"));
+  for (const auto& [k, v] : avg.model) {
+    if (v.is_floating_point())
+      EXPECT_TRUE(torch::allclose(v, (a.model.at(k) + b.model.at(k)) / 2, 1e-6, 1e-7)) << k;
+    else
+      EXPECT_TRUE(torch::equal(v, a.model.at(k))) << k;
+  }
+}
+
+TEST(Checkpoint, DetectsCorruptionAndFallsBack) {
+  test::TempDir dir;
+  Checkpoint c;
+  c.model["w"] = torch::randn({4, 4});
+  c.scaler_scale = torch::ones({});
+  c.scaler_growth_tracker = torch::zeros({}, torch::kInt64);
+  c.cpu_rng_state = torch::zeros({8}, torch::kUInt8);
+  c.config_yaml = "name: x\n";
+  c.tokenizer_files["vocab.txt"] = "a\nb\n";
+  c.metrics["val_cer"] = 0.25;
+  c.progress.step = 7;
+  CheckpointManager m(dir.path("run"), 3, "val_cer", "min");
+  m.save_last(c);
+  c.progress.step = 9;
+  c.model["w"] += 1;
+  m.save_last(c);
+  const auto last = dir.path("run/checkpoints/last.ckpt");
+  const auto back = load_checkpoint(last);
+  EXPECT_TRUE(torch::equal(back.model.at("w"), c.model.at("w")));
+  EXPECT_EQ(back.progress.step, 9);
+  EXPECT_EQ(back.tokenizer_files.at("vocab.txt"), "a\nb\n");
+  EXPECT_DOUBLE_EQ(back.metrics.at("val_cer"), 0.25);
+  // Flip one byte in the payload: the checksum catches it, and resume falls back to the previous.
+  {
+    std::fstream f(last, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    char ch;
+    f.read(&ch, 1);
+    f.seekp(100);
+    ch = static_cast<char>(ch ^ 0x5A);
+    f.write(&ch, 1);
+  }
+  EXPECT_THROW(load_checkpoint(last), Error);
+  std::vector<std::string> problems;
+  auto fallback = m.load_newest_valid(&problems);
+  ASSERT_TRUE(fallback);
+  EXPECT_EQ(fallback->progress.step, 7);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("checksum mismatch"), std::string::npos);
+  // A torn (truncated) file names itself too.
+  fs::resize_file(last, 60);
+  try {
+    load_checkpoint(last);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("torn file"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ExactResume, StopAndResumeGivesBitwiseIdenticalParameters) {
+  test::TempDir dir;
+  const auto train = test::make_tone_corpus(dir, "train", 10, 2);
+  const auto val = test::make_tone_corpus(dir, "val", 3, 3);
+  // Everything random on: speed perturbation, noise, SpecAugment, dropout, dither, shuffling.
+  const std::vector<std::string> random_on = {
+      "trainer.max_steps=12", "trainer.val_check_interval=4", "checkpoint.every_n_steps=5",
+      "model.augmentation.speed_perturb=[0.9,1.0,1.1]", "model.augmentation.noise.prob=0.5",
+      "model.spec_augment.freq_masks=2", "model.spec_augment.time_masks=2", "model.spec_augment.freq_width=10",
+      "model.encoder.dropout=0.1", "model.encoder.dropout_att=0.1", "model.encoder.dropout_pre_encoder=0.1",
+      "model.train_ds.num_workers=2"};
+  Trainer(tiny_config(train, val, dir.path("straight"), random_on), TrainOptions{}).fit();
+  // 10 utterances in batches of 4 -> 3 batches per epoch: stopping at 7 is mid-epoch.
+  Trainer(tiny_config(train, val, dir.path("resumed"), random_on), TrainOptions{"", 7}).fit();
+  Trainer(tiny_config(train, val, dir.path("resumed"), random_on), TrainOptions{"auto", 0}).fit();
+  expect_same_parameters(dir.path("straight/checkpoints/last.ckpt"), dir.path("resumed/checkpoints/last.ckpt"));
+  // The resumed run's metrics.jsonl has no step twice.
+  std::ifstream in(dir.path("resumed/metrics.jsonl"));
+  std::string line;
+  std::set<std::pair<std::int64_t, bool>> seen;
+  while (std::getline(in, line)) {
+    auto row = nlohmann::json::parse(line);
+    EXPECT_TRUE(seen.insert({row["step"].get<std::int64_t>(), row.contains("loss")}).second) << line;
+  }
+}
+
+TEST(ExactResume, SurvivesKillDashNine) {
+  test::TempDir dir;
+  const auto train = test::make_tone_corpus(dir, "train", 10, 4);
+  test::write_text(dir.path("tiny.yaml"), test::tiny_config_yaml(train, train, dir.path("run")));
+  const std::vector<std::string> args = {"trainer.max_steps=60", "checkpoint.every_n_steps=4",
+                                         "model.augmentation.speed_perturb=[0.9,1.0,1.1]", "model.encoder.dropout=0.1"};
+  auto run = [&](const std::string& run_dir, const std::string& resume) {
+    std::vector<std::string> argv = {SORI_BINARY, "train", "--config", dir.path("tiny.yaml")};
+    if (!resume.empty()) argv.insert(argv.end(), {"--resume", resume});
+    for (const auto& a : args) argv.push_back(a);
+    argv.push_back("trainer.run_dir=" + run_dir);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      std::vector<char*> cargs;
+      for (auto& a : argv) cargs.push_back(a.data());
+      cargs.push_back(nullptr);
+      freopen("/dev/null", "w", stdout);
+      freopen("/dev/null", "w", stderr);
+      execv(cargs[0], cargs.data());
+      _exit(127);
+    }
+    return pid;
+  };
+  auto wait_exit = [](pid_t pid) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return status;
+  };
+  EXPECT_EQ(wait_exit(run(dir.path("straight"), "")), 0);
+  // Kill the second run once it has written a checkpoint and trained on a little.
+  const pid_t victim = run(dir.path("killed"), "");
+  const auto last = dir.path("killed/checkpoints/last.ckpt");
+  for (int i = 0; i < 600 && !fs::exists(last); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  kill(victim, SIGKILL);
+  const int status = wait_exit(victim);
+  ASSERT_TRUE(fs::exists(last));
+  EXPECT_TRUE(WIFSIGNALED(status) || WEXITSTATUS(status) == 0);
+  EXPECT_EQ(wait_exit(run(dir.path("killed"), "auto")), 0);
+  expect_same_parameters(dir.path("straight/checkpoints/last.ckpt"), last);
+}
