@@ -273,3 +273,18 @@ TEST(ExactResume, SurvivesKillDashNine) {
   EXPECT_EQ(wait_exit(run(dir.path("killed"), "auto")), 0);
   expect_same_parameters(dir.path("straight/checkpoints/last.ckpt"), last);
 }
+
+TEST(TrainerCuda, LearnsWithMixedPrecision) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  for (const std::string precision : {"bf16", "16"}) {
+    test::TempDir dir;
+    const auto train = test::make_tone_corpus(dir, "train", 8, 5);
+    const auto run_dir = dir.path("run");
+    Trainer trainer(tiny_config(train, train, run_dir, {"trainer.device=cuda", "trainer.precision=" + precision}),
+                    TrainOptions{});
+    const auto summary = trainer.fit();
+    EXPECT_EQ(summary.steps, 200) << precision;
+    EXPECT_LT(last_loss(run_dir), 0.5) << precision;
+    EXPECT_LT(summary.best_metric, 0.2) << precision;
+  }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Run on the GPU machine (PyTorch wheel with CUDA, no package registry), from the repo root, with
+# device_debs/ carried along (scripts/device/fetch_debs.sh). Builds Sori against the wheel's
+# LibTorch with C++20, runs the whole test suite (CUDA tests included) and the GPU benchmark.
+# Results go to $OUT (or ./device_out).
+set -uo pipefail
+OUT=${OUT:-device_out}
+mkdir -p "$OUT"
+PREFIX=/tmp/sori-deps
+mkdir -p "$PREFIX"
+for f in device_debs/*.deb; do dpkg -x "$f" "$PREFIX"; done
+export LD_LIBRARY_PATH="$PREFIX/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+export PKG_CONFIG_PATH="$PREFIX/usr/lib/x86_64-linux-gnu/pkgconfig:$PREFIX/usr/share/pkgconfig"
+export PKG_CONFIG_SYSROOT_DIR="$PREFIX"
+TORCH_PREFIX=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+{
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+  python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'
+  nproc
+} > "$OUT/machine.txt" 2>&1
+cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_STANDARD=20 \
+  -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;$PREFIX/usr;$PREFIX/usr/lib/x86_64-linux-gnu/cmake" \
+  -DCMAKE_CUDA_ARCHITECTURES=90 > "$OUT/configure.log" 2>&1 || { tail -50 "$OUT/configure.log"; exit 1; }
+cmake --build build-gpu --parallel "$(nproc)" > "$OUT/build.log" 2>&1 || { grep -B2 -A10 "error" "$OUT/build.log" | head -80; exit 1; }
+echo "build ok"
+(cd build-gpu && ctest --output-on-failure --parallel 8 --timeout 600) > "$OUT/ctest.log" 2>&1
+tail -15 "$OUT/ctest.log"
+if [ -x build-gpu/sori_bench ]; then build-gpu/sori_bench --device cuda > "$OUT/bench.txt" 2>&1; cat "$OUT/bench.txt"; fi
