@@ -29,7 +29,10 @@ p.add_argument("--warmup", type=int, default=3)
 p.add_argument("--steps", type=int, default=10)
 p.add_argument("--threads", type=int, default=0)
 p.add_argument("--device", default="cpu")
+p.add_argument("--precision", default="32", choices=["32", "bf16"])
 a = p.parse_args()
+if a.device == "cuda":
+    torch.backends.cuda.matmul.allow_tf32 = True  # as Sori does for fp32 on CUDA
 if a.threads > 0:
     torch.set_num_threads(a.threads)
 torch.manual_seed(0)
@@ -49,7 +52,8 @@ for i in range(a.warmup + a.steps):
         torch.cuda.synchronize()
     t0 = time.perf_counter()
     opt.zero_grad()
-    lp, enc_len = model(feats, lengths, {})
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=a.precision == "bf16"):
+        lp, enc_len = model(feats, lengths, {})
     loss = torch.nn.functional.ctc_loss(lp.float().transpose(0, 1), tokens, enc_len, tlen, blank=a.vocab,
                                         reduction="none", zero_infinity=True).sum() / tlen.sum()
     loss.backward()
@@ -59,5 +63,5 @@ for i in range(a.warmup + a.steps):
         torch.cuda.synchronize()
     if i >= a.warmup:
         times.append(time.perf_counter() - t0)
-print(f"PyTorch eager device {a.device} batch {a.batch} x {a.seconds:.1f} s: median step {statistics.median(times):.4f} s "
+print(f"PyTorch eager device {a.device} precision {a.precision} batch {a.batch} x {a.seconds:.1f} s: median step {statistics.median(times):.4f} s "
       f"(min {min(times):.4f}, max {max(times):.4f}, {a.steps} steps)")

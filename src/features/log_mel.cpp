@@ -45,21 +45,24 @@ std::pair<torch::Tensor, torch::Tensor> LogMelFeaturesImpl::forward(const torch:
   SORI_CHECK(audio.dim() == 2, "log-mel: expected audio [B, T], found ", audio.dim(), " dimensions");
   torch::NoGradGuard no_grad;
   const auto frame_lengths = torch::div(lengths, hop_, "floor");
-  auto x = audio.to(torch::kFloat32);
+  // Computed in float64 and returned as float32: the log of near-silent mel bins amplifies the
+  // float32 FFT's rounding (up to 2e-4 between two LibTorch builds); in float64 every backend
+  // agrees far below float32 resolution. The cost is small next to the encoder's.
+  auto x = audio.to(torch::kFloat64);
   if (is_training() && config_.dither > 0) x = x + config_.dither * torch::randn_like(x);
   if (config_.preemph > 0) {
     x = torch::cat({x.narrow(1, 0, 1), x.narrow(1, 1, x.size(1) - 1) - config_.preemph * x.narrow(1, 0, x.size(1) - 1)}, 1);
     x = x.masked_fill(~valid_mask(lengths, x.size(1)), 0.0);
   }
-  const auto spec = compat::stft_centered(x, config_.n_fft, hop_, win_length_, window_);
+  const auto spec = compat::stft_centered(x, config_.n_fft, hop_, win_length_, window_.to(torch::kFloat64));
   // NeMo takes the magnitude, then raises it to mag_power 2.
   auto power = torch::view_as_real(spec).pow(2).sum(-1).sqrt().pow(2.0);
-  auto mel = torch::matmul(fb_, power);
+  auto mel = torch::matmul(fb_.to(torch::kFloat64), power);
   mel = torch::log(mel + config_.log_zero_guard_value);
   mel = normalize_per_feature(mel, frame_lengths);
   const auto pad = ~valid_mask(frame_lengths, mel.size(2));
   mel = mel.masked_fill(pad.unsqueeze(1), 0.0);
-  return {mel, frame_lengths};
+  return {mel.to(torch::kFloat32), frame_lengths};
 }
 
 }  // namespace sori

@@ -23,18 +23,20 @@ for b, (f0, amp) in enumerate([(220.0, 0.3), (587.0, 0.1), (1500.0, 0.5)]):
     audio[b, : lengths[b]] = sig[: lengths[b]]
 audio = audio.float()
 
-x = audio.clone()
+# The reference is computed in float64 (from the float32 audio), as Sori computes features.
+x = audio.double()
 # Preemphasis 0.97, then zero every sample at or past each length.
 x = torch.cat((x[:, :1], x[:, 1:] - 0.97 * x[:, :-1]), dim=1)
 x = x.masked_fill(torch.arange(x.shape[1])[None, :] >= lengths[:, None], 0.0)
 
 spectrogram = torchaudio.transforms.Spectrogram(
     n_fft=N_FFT, win_length=WIN, hop_length=HOP, window_fn=torch.hann_window,
-    wkwargs={"periodic": False}, center=True, pad_mode="constant", power=2.0)
+    wkwargs={"periodic": False, "dtype": torch.float64}, center=True, pad_mode="constant", power=2.0)
 power = spectrogram(x)  # [B, 257, frames]
 fb = torchaudio.functional.melscale_fbanks(
-    N_FFT // 2 + 1, 0.0, SR / 2, MELS, SR, norm="slaney", mel_scale="slaney")  # [257, 80]
-mel = torch.matmul(fb.T, power)
+    N_FFT // 2 + 1, 0.0, SR / 2, MELS, SR, norm="slaney", mel_scale="slaney")  # [257, 80], float32
+# Sori's filterbank buffer is float32 (NeMo's state-dict entry), used in float64.
+mel = torch.matmul(fb.double().T, power)
 mel = torch.log(mel + 2.0 ** -24)
 
 frames = lengths // HOP
@@ -47,6 +49,6 @@ feats = (mel - mean[:, :, None]) / std[:, :, None]
 feats = feats.masked_fill(~m, 0.0)
 
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden", "log_mel.pt")
-torch.save({"audio": audio, "lengths": lengths, "features": feats.contiguous(), "frames": frames,
+torch.save({"audio": audio, "lengths": lengths, "features": feats.float().contiguous(), "frames": frames,
             "fb": fb.T.contiguous()}, out)
 print("wrote", out, tuple(feats.shape))

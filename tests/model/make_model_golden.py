@@ -46,7 +46,7 @@ class ConvSubsampling(nn.Module):
 
         def mask_of(t, ln):  # SUB:755 _create_mask
             b, _, time, feats = t.shape
-            m = torch.arange(time).expand(b, time) < ln.unsqueeze(1)
+            m = torch.arange(time, device=t.device).expand(b, time) < ln.unsqueeze(1)
             return m.unsqueeze(-1).expand(b, time, feats).to(t.dtype)
 
         mask = mask_of(x, cur.long())
@@ -61,11 +61,11 @@ class ConvSubsampling(nn.Module):
         return self.out(x.transpose(1, 2).reshape(b, t, -1)), cur.long()
 
 
-def rel_pos_emb(t, d_model, max_len=5000):
+def rel_pos_emb(t, d_model, max_len=5000, device="cpu"):
     """MHA:1015 create_pe over positions max_len-1 .. -(max_len-1) (extend_pe), sliced as MHA:1094."""
-    positions = torch.arange(max_len - 1, -max_len, -1, dtype=torch.float32).unsqueeze(1)
-    pe = torch.zeros(positions.size(0), d_model)
-    div_term = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * -(math.log(INF_VAL) / d_model))
+    positions = torch.arange(max_len - 1, -max_len, -1, dtype=torch.float32, device=device).unsqueeze(1)
+    pe = torch.zeros(positions.size(0), d_model, device=device)
+    div_term = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32, device=device) * -(math.log(INF_VAL) / d_model))
     pe[:, 0::2] = torch.sin(positions * div_term)
     pe[:, 1::2] = torch.cos(positions * div_term)
     pe = pe.unsqueeze(0)
@@ -165,7 +165,7 @@ class ConformerLayer(nn.Module):
 
 def create_masks(lengths, t):
     """CE:794-848 with full context: True marks padding."""
-    pad = torch.arange(t).expand(lengths.size(0), -1) < lengths.unsqueeze(-1)
+    pad = torch.arange(t, device=lengths.device).expand(lengths.size(0), -1) < lengths.unsqueeze(-1)
     pm = pad.unsqueeze(1).repeat([1, t, 1])
     pm = torch.logical_and(pm, pm.transpose(1, 2))
     return ~pad, ~pm
@@ -188,7 +188,7 @@ class Model(nn.Module):
         trace["pre_encode_out"], trace["pre_encode_lengths"] = x, lengths
         if self.xscale:
             x = x * self.xscale
-        pos_emb = rel_pos_emb(x.size(1), self.d)
+        pos_emb = rel_pos_emb(x.size(1), self.d, device=x.device)
         trace["pos_emb"] = pos_emb
         pad_mask, att_mask = create_masks(lengths, x.size(1))
         for i, layer in enumerate(self.encoder.layers):

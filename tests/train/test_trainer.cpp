@@ -91,6 +91,7 @@ TEST_F(TrainedTiny, CheckpointsIndexAndTopK) {
 }
 
 TEST_F(TrainedTiny, EvalFilesAgreeWithSclite) {
+  if (std::system("command -v sctk > /dev/null 2>&1") != 0) GTEST_SKIP() << "sctk (sclite) not installed";
   auto p = load_pretrained(run_ + "/checkpoints/last.ckpt", "cpu");
   const auto ds = load_dataset({train_}, DatasetFilters{});
   EvaluationOptions eo;

@@ -2,7 +2,8 @@
 // device the module lives on. In order: dither (training only), preemphasis with samples past
 // each length zeroed, centred STFT with zero padding and a symmetric Hann window, power
 // spectrum, slaney mel filterbank, log(x + 2^-24), per-feature normalisation over valid frames
-// (std with n-1, then + 1e-5), and frames past len // hop set to 0.
+// (std with n-1, then + 1e-5), and frames past len // hop set to 0. Computed in float64 inside
+// (see log_mel.cpp), returned as float32.
 // The buffers `window` [win_length] and `fb` [1, n_mels, n_fft/2+1] are NeMo's
 // preprocessor.featurizer.window / .fb.
 #pragma once
