@@ -84,6 +84,9 @@ void Trainer::State::setup() {
   tokenizer->save((fs::path(c.trainer.run_dir) / "tokenizer").string());
   augmenter = std::make_unique<WaveformAugmenter>(c.model.augmentation, c.model.sample_rate);
   const FeasibilityChecker checker(c, *tokenizer, augmenter->max_speed());
+  std::vector<FeasibilityReport> feasibility;
+  for (const auto& m : c.model.train_ds.manifest_filepath) feasibility.push_back(check_feasibility(m, checker));
+  spdlog::info("{}", format_feasibility(feasibility, c, augmenter->max_speed()));
   DatasetFilters filters{c.model.train_ds.min_duration, c.model.train_ds.max_duration, c.model.train_ds.skip_invalid, true, {}};
   if (c.model.train_ds.drop_infeasible) filters.feasible = [&](const ManifestEntry& e) { return checker.feasible(e); };
   train_set = load_dataset(c.model.train_ds.manifest_filepath, filters);
@@ -278,7 +281,9 @@ TrainSummary Trainer::fit() {
     while (micro < accumulate && s.loader->state().epoch < tc.max_epochs) {
       auto batch = s.loader->next();
       if (!batch) {
-        spdlog::info("epoch {} done", s.loader->state().epoch - 1);
+        spdlog::info("epoch {} done: padding {:.1f}% of audio samples; {} unknown characters dropped by the tokenizer so far",
+                     s.loader->state().epoch - 1, 100 * s.loader->last_epoch_padding_fraction(),
+                     s.tokenizer->unknown_count());
         epoch_ended = true;
         continue;
       }

@@ -15,7 +15,7 @@ class WaveformAugmenter {
  public:
   WaveformAugmenter(const AugmentationConfig& config, int sample_rate);
 
-  // A factor from config.speed_perturb (1.0 when none).
+  // A factor from config.speed_perturb (1.0 when none); the loader draws one per batch.
   double pick_speed(std::mt19937_64& rng) const;
   // Fastest factor any utterance can get (for CTC feasibility).
   double max_speed() const;

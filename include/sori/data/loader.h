@@ -49,13 +49,15 @@ class DataLoader {
   DurationBucketSampler::State state() const { return state_; }
   void restore(const DurationBucketSampler::State& state);
 
-  // Padding fraction over the batches handed out so far in this epoch.
+  // Padding fraction over the batches handed out so far in this epoch, and over the whole of
+  // the last finished epoch.
   double epoch_padding_fraction() const;
+  double last_epoch_padding_fraction() const { return last_epoch_padding_; }
   std::size_t skipped_utterances() const { return skipped_.load(); }
 
  private:
   Batch load_batch(std::int64_t k) const;
-  Utterance load_utterance(std::size_t index, std::int64_t k, std::size_t position) const;
+  Utterance load_utterance(std::size_t index, std::int64_t k, std::size_t position, double speed) const;
   void start_epoch();
   void stop_workers();
   void worker_loop();
@@ -69,6 +71,7 @@ class DataLoader {
   DurationBucketSampler::State state_;
   std::vector<std::vector<std::size_t>> batches_;  // this epoch's
   std::int64_t epoch_padded_ = 0, epoch_valid_ = 0;
+  double last_epoch_padding_ = 0.0;
   mutable std::atomic<std::size_t> skipped_{0};
 
   // Worker state, guarded by mutex_.
