@@ -15,6 +15,9 @@ int main(int argc, char** argv) {
   sori::cli::add_train_commands(app);
   sori::cli::add_eval_commands(app);
   sori::cli::add_model_commands(app);
+#ifdef SORI_WITH_ONNX
+  sori::cli::add_export_commands(app);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
