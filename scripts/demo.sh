@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: installs what is missing, builds, synthesises the demo corpora, trains the English
 # demo model for DEMO_TRAIN_SECONDS (default 900 s of training), evaluates on the held-out-voice
-# test set and transcribes a few test files. Re-running resumes the run in runs/demo_en.
+# test set, transcribes a few test files and exports (ONNX, a Triton repository, NeMo-keyed
+# weights). Re-running resumes the run in runs/demo_en.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install_deps.sh
@@ -23,3 +24,7 @@ echo "== transcripts with word times"
 mapfile -t files < <(head -3 data/manifests/demo_en_test.jsonl | sed -E 's/.*"audio_filepath": "([^"]+)".*/\1/')
 build/sori transcribe --checkpoint "$RUN/averaged.ckpt" --timestamps "${files[@]/#/data/manifests/}"
 head -3 data/manifests/demo_en_test.jsonl | sed -E 's/.*"text": "([^"]+)".*/reference: \1/'
+echo "== export for serving"
+build/sori export --checkpoint "$RUN/averaged.ckpt" --output "$RUN/demo_en.onnx"
+build/sori export --checkpoint "$RUN/averaged.ckpt" --triton-repo "$RUN/triton" --model-name stt_fastconformer
+build/sori export --checkpoint "$RUN/averaged.ckpt" --format nemo-state-dict --output "$RUN/model_weights.ckpt"

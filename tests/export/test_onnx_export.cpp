@@ -13,7 +13,9 @@
 #include "sori/core/fs.h"
 #include "sori/data/audio.h"
 #include "sori/data/dataset.h"
+#include "sori/export/nemo_state_dict.h"
 #include "sori/export/onnx_export.h"
+#include "sori/export/triton_repo.h"
 #include "sori/model/ctc_decode.h"
 #include "sori/model/state_dict.h"
 #include "sori/train/trainer.h"
@@ -177,5 +179,53 @@ TEST(OnnxExport, Fp16TranscribesAsFp32OnATrainedModel) {
   for (std::size_t i = 0; i < a.size(); ++i) {
     EXPECT_EQ(p.tokenizer->decode(o[i].tokens), p.tokenizer->decode(a[i].tokens)) << "utterance " << i;
     EXPECT_EQ(p.tokenizer->decode(a[i].tokens), ds.entries[i].text);
+  }
+}
+
+TEST(TritonRepo, LayoutAndConfig) {
+  test::TempDir dir;
+  auto p = random_model();
+  TritonOptions o;
+  o.model_name = "stt_fastconformer";
+  o.max_batch_size = 8;
+  o.preferred_batch_sizes = {2, 8};
+  o.max_queue_delay_us = 500;
+  write_triton_repo(p, dir.path("repo"), o, false);
+  EXPECT_TRUE(fs::exists(dir.path("repo/stt_fastconformer/1/model.onnx")));
+  EXPECT_TRUE(fs::exists(dir.path("repo/README.md")));
+  EXPECT_NE(read_file(dir.path("repo/README.md")).find("same shape"), std::string::npos);
+  const auto vocab = read_file(dir.path("repo/stt_fastconformer/vocab.txt"));
+  EXPECT_EQ(vocab.substr(0, 4), "\xE2\x96\x81\n");  // the space token first
+  const auto cfg = read_file(dir.path("repo/stt_fastconformer/config.pbtxt"));
+  for (const char* expected :
+       {"platform: \"onnxruntime_onnx\"", "max_batch_size: 8", "name: \"audio_signal\" data_type: TYPE_FP32 dims: [ 80, -1 ]",
+        "name: \"length\" data_type: TYPE_INT64 dims: [ 1 ] reshape: { shape: [ ] }",
+        "name: \"logprobs\" data_type: TYPE_FP32 dims: [ -1, 12 ]", "preferred_batch_size: [ 2, 8 ]",
+        "max_queue_delay_microseconds: 500"})
+    EXPECT_NE(cfg.find(expected), std::string::npos) << expected << "\n" << cfg;
+}
+
+TEST(NemoStateDict, TorchLoadOpensItWithNeMoKeys) {
+  test::TempDir dir;
+  auto p = random_model();
+  export_nemo_state_dict(p, dir.path("model_weights.ckpt"));
+  const std::string cmd = "/usr/bin/python3 -c \"import torch, json, sys; d = torch.load(sys.argv[1]); "
+                          "print(json.dumps({k: [list(v.shape), float(v.double().sum())] for k, v in d.items()}))\" " +
+                          dir.path("model_weights.ckpt") + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (std::size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
+  if (pclose(pipe) != 0 && out.find("No module named 'torch'") != std::string::npos) GTEST_SKIP() << out;
+  const auto loaded = nlohmann::json::parse(out.substr(out.find('{')));
+  const auto ours = state_dict(*p.model);
+  EXPECT_EQ(loaded.size(), ours.size());
+  EXPECT_TRUE(loaded.contains("preprocessor.featurizer.window"));
+  EXPECT_TRUE(loaded.contains("preprocessor.featurizer.fb"));
+  EXPECT_TRUE(loaded.contains("decoder.decoder_layers.0.weight"));
+  for (const auto& [key, t] : ours) {
+    ASSERT_TRUE(loaded.contains(key)) << key;
+    EXPECT_EQ(loaded[key][0].get<std::vector<std::int64_t>>(), t.sizes().vec()) << key;
+    EXPECT_NEAR(loaded[key][1].get<double>(), t.to(torch::kFloat64).sum().item<double>(), 1e-6 * (1 + t.numel())) << key;
   }
 }
