@@ -18,6 +18,7 @@ void add_export_commands(CLI::App& app) {
   exp->add_option("--output", output, "output file (model.onnx, or the NeMo state dict)");
   exp->add_option("--format", format, "onnx or nemo-state-dict")->check(CLI::IsMember({"onnx", "nemo-state-dict"}));
   exp->add_flag("--fp16", options.fp16, "float16 weights and compute (float32 inputs and outputs)");
+  exp->add_flag("--with-preprocessor", options.with_preprocessor, "the graph takes 16 kHz audio (features inside)");
   exp->add_option("--triton-repo", triton_repo, "write a Triton model repository here");
   exp->add_option("--model-name", triton.model_name, "Triton model name");
   exp->add_option("--max-batch-size", triton.max_batch_size, "Triton max_batch_size");

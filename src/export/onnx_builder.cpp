@@ -60,6 +60,16 @@ std::string GraphBuilder::weight(const std::string& name, const torch::Tensor& t
   return name;
 }
 
+std::string GraphBuilder::f64(const std::string& name, const torch::Tensor& t) {
+  auto* init = graph_.add_initializer();
+  init->set_name(name);
+  const auto c = t.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  for (auto s : c.sizes()) init->add_dims(s);
+  init->set_data_type(onnx::TensorProto::DOUBLE);
+  init->set_raw_data(std::string(static_cast<const char*>(c.data_ptr()), static_cast<std::size_t>(c.nbytes())));
+  return name;
+}
+
 std::string GraphBuilder::i64(const std::vector<std::int64_t>& values) {
   const auto name = fresh("const_i64");
   auto* init = graph_.add_initializer();

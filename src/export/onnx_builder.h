@@ -30,6 +30,7 @@ class GraphBuilder {
   std::string weight(const std::string& name, const torch::Tensor& t);
   // A float32 initializer whatever the weight type (for values that must stay float32).
   std::string f32(const std::string& name, const torch::Tensor& t);
+  std::string f64(const std::string& name, const torch::Tensor& t);  // float64 initializer
   std::string i64(const std::vector<std::int64_t>& values);  // int64 1-D constant
   std::string scalar(float value);                            // compute-type scalar constant
 

@@ -24,12 +24,19 @@ class FastConformerGraph {
  public:
   FastConformerGraph(GraphBuilder& g, const StateDict& sd, const Config& config) : g_(g), sd_(sd), c_(config) {}
 
-  void build() {
+  void build(bool with_preprocessor) {
     const auto& e = c_.model.encoder;
-    g_.input("audio_signal", onnx::TensorProto::FLOAT, {std::string("B"), std::int64_t{e.feat_in}, std::string("T")});
-    g_.input("length", onnx::TensorProto::INT64, {std::string("B")});
-    auto x = g_.op("Transpose", {to_compute("audio_signal")}, {{"perm", std::vector<std::int64_t>{0, 2, 1}}});
-    auto [h, lengths] = subsampling(x, "length");
+    std::string features = "audio_signal", feature_lengths = "length";
+    if (with_preprocessor) {
+      g_.input("audio", onnx::TensorProto::FLOAT, {std::string("B"), std::string("N")});
+      g_.input("audio_length", onnx::TensorProto::INT64, {std::string("B")});
+      std::tie(features, feature_lengths) = preprocessor("audio", "audio_length");
+    } else {
+      g_.input("audio_signal", onnx::TensorProto::FLOAT, {std::string("B"), std::int64_t{e.feat_in}, std::string("T")});
+      g_.input("length", onnx::TensorProto::INT64, {std::string("B")});
+    }
+    auto x = g_.op("Transpose", {to_compute(features)}, {{"perm", std::vector<std::int64_t>{0, 2, 1}}});
+    auto [h, lengths] = subsampling(x, feature_lengths);
     if (e.xscaling) h = g_.op("Mul", {h, g_.scalar(static_cast<float>(std::sqrt(static_cast<double>(e.d_model))))});
     const auto pos_emb = positional_encoding(h);
     // pad [B, T] true at padding; att_mask [B, 1, T, T] true where query or key is padding.
@@ -49,6 +56,53 @@ class FastConformerGraph {
   }
 
  private:
+  // LogMelFeatures in the graph, in float64: audio [B, N] float32 -> features [B, F, T] float32.
+  std::pair<std::string, std::string> preprocessor(const std::string& audio, const std::string& lengths) {
+    const auto& pc = c_.model.preprocessor;
+    const std::int64_t n_fft = pc.n_fft;
+    const std::int64_t hop = std::lround(pc.window_stride * c_.model.sample_rate);
+    const auto f64 = std::int64_t{onnx::TensorProto::DOUBLE};
+    auto x = g_.op("Cast", {audio}, {{"to", f64}});
+    const auto valid = valid_mask(x, lengths, 1);  // [B, N]
+    if (pc.preemph > 0) {
+      auto head = g_.op("Slice", {x, g_.i64({0}), g_.i64({1}), g_.i64({1})});
+      auto cur = g_.op("Slice", {x, g_.i64({1}), g_.i64({INT64_MAX}), g_.i64({1})});
+      auto prev = g_.op("Slice", {x, g_.i64({0}), g_.i64({-1}), g_.i64({1})});
+      auto diff = g_.op("Sub", {cur, g_.op("Mul", {prev, g_.f64("pre.coef", torch::tensor(pc.preemph))})});
+      x = g_.op("Concat", {head, diff}, {{"axis", std::int64_t{1}}});
+      x = g_.op("Where", {valid, x, g_.f64("pre.zero", torch::tensor(0.0))});
+    }
+    // Centred STFT with zero padding; the symmetric window zero-padded to n_fft as torch.stft does.
+    x = g_.op("Pad", {x, g_.i64({0, n_fft / 2, 0, n_fft / 2})});
+    const auto window = sd_.at("preprocessor.featurizer.window");
+    const auto left = (n_fft - window.size(0)) / 2;
+    const auto padded_window = torch::constant_pad_nd(window.to(torch::kFloat64), {left, n_fft - window.size(0) - left});
+    auto spec = g_.op("STFT", {g_.op("Unsqueeze", {x, g_.i64({2})}), g_.i64({hop}), g_.f64("pre.window", padded_window),
+                               g_.i64({n_fft})},
+                      {{"onesided", std::int64_t{1}}});  // [B, frames, n_fft/2+1, 2]
+    auto power = g_.op("ReduceSum", {g_.op("Mul", {spec, spec}), g_.i64({3})}, {{"keepdims", std::int64_t{0}}});
+    const auto fb = sd_.at("preprocessor.featurizer.fb")[0].t().contiguous();  // [n_fft/2+1, F]
+    auto mel = g_.op("MatMul", {power, g_.f64("pre.fb_t", fb)});                  // [B, frames, F]
+    mel = g_.op("Log", {g_.op("Add", {mel, g_.f64("pre.guard", torch::tensor(pc.log_zero_guard_value))})});
+    // Per-feature normalisation over the valid frames (std with n - 1, + 1e-5).
+    auto frames = g_.op("Div", {lengths, g_.i64({hop})});
+    auto fmask = g_.op("Unsqueeze", {valid_mask(mel, frames, 1), g_.i64({2})});  // [B, T, 1]
+    auto zero = g_.f64("pre.zero2", torch::tensor(0.0));
+    auto count = g_.op("Unsqueeze", {g_.op("Cast", {frames}, {{"to", f64}}), g_.i64({1, 2})});  // [B, 1, 1]
+    auto mean = g_.op("Div", {g_.op("ReduceSum", {g_.op("Where", {fmask, mel, zero}), g_.i64({1})}), count});
+    auto centred = g_.op("Where", {fmask, g_.op("Sub", {mel, mean}), zero});
+    auto var = g_.op("Div", {g_.op("ReduceSum", {g_.op("Mul", {centred, centred}), g_.i64({1})}),
+                             g_.op("Sub", {count, g_.f64("pre.one", torch::tensor(1.0))})});
+    auto std_dev = g_.op("Sqrt", {var});
+    std_dev = g_.op("Where", {g_.op("IsNaN", {std_dev}), zero, std_dev});
+    std_dev = g_.op("Add", {std_dev, g_.f64("pre.eps", torch::tensor(1e-5))});
+    auto normalised = g_.op("Div", {g_.op("Sub", {mel, mean}), std_dev});
+    normalised = g_.op("Where", {fmask, normalised, zero});
+    auto features = g_.op("Transpose", {g_.op("Cast", {normalised}, {{"to", std::int64_t{onnx::TensorProto::FLOAT}}})},
+                          {{"perm", std::vector<std::int64_t>{0, 2, 1}}});
+    return {features, frames};
+  }
+
   std::string to_compute(const std::string& v) {
     return g_.fp16() ? g_.op("Cast", {v}, {{"to", std::int64_t{onnx::TensorProto::FLOAT16}}}) : v;
   }
@@ -242,7 +296,7 @@ void add_metadata(onnx::ModelProto& model, const PretrainedModel& m) {
 void export_onnx(PretrainedModel& m, const std::string& path, const OnnxExportOptions& options) {
   GraphBuilder g(options.fp16);
   const auto sd = state_dict(*m.model);
-  FastConformerGraph(g, sd, m.config).build();
+  FastConformerGraph(g, sd, m.config).build(options.with_preprocessor);
   onnx::ModelProto model;
   model.set_ir_version(8);
   model.set_producer_name("sori");

@@ -71,12 +71,14 @@ torch::Tensor read_raw(const std::string& path, const std::vector<std::int64_t>&
 
 // Runs the model in ONNX Runtime; returns (logprobs, encoded_lengths).
 std::pair<torch::Tensor, torch::Tensor> run_ort(const test::TempDir& dir, const std::string& model,
-                                                const torch::Tensor& feats, const torch::Tensor& lengths) {
+                                                const torch::Tensor& feats, const torch::Tensor& lengths,
+                                                const std::string& input = "audio_signal",
+                                                const std::string& length_input = "length") {
   write_raw(dir.path("feats.bin"), feats.to(torch::kFloat32));
   write_raw(dir.path("len.bin"), lengths.to(torch::kInt64));
   nlohmann::json spec{{"inputs",
-                       {{{"name", "audio_signal"}, {"type", "float32"}, {"dims", feats.sizes().vec()}, {"file", dir.path("feats.bin")}},
-                        {{"name", "length"}, {"type", "int64"}, {"dims", lengths.sizes().vec()}, {"file", dir.path("len.bin")}}}}};
+                       {{{"name", input}, {"type", "float32"}, {"dims", feats.sizes().vec()}, {"file", dir.path("feats.bin")}},
+                        {{"name", length_input}, {"type", "int64"}, {"dims", lengths.sizes().vec()}, {"file", dir.path("len.bin")}}}}};
   write_file_atomic(dir.path("spec.json"), spec.dump());
   const std::string cmd = "node " + kExportDir + "/ort_run.js " + model + " " + dir.path("spec.json") + " " + dir.path("") + " 2>&1";
   FILE* pipe = popen(cmd.c_str(), "r");
@@ -146,6 +148,21 @@ TEST(OnnxExport, MatchesLibTorchOnPaddedBatchesOfDynamicShape) {
     feats = feats.masked_fill(torch::arange(frames).view({1, 1, -1}) >= lengths.view({-1, 1, 1}), 0.0);
     expect_parity(p.model, run_ort(dir, dir.path("m.onnx"), feats, lengths), feats, lengths, 1e-4, p.tokenizer->blank_id());
   }
+}
+
+TEST(OnnxExport, WithPreprocessorFromWaveformMatchesLibTorch) {
+  if (!ort_available()) GTEST_SKIP() << "onnxruntime-node not installed (scripts/test.sh installs it)";
+  test::TempDir dir;
+  auto p = random_model();
+  export_onnx(p, dir.path("wave.onnx"), OnnxExportOptions{false, true});
+  torch::manual_seed(5);
+  auto lengths = torch::tensor({32000, 20011, 7777}, torch::kInt64);
+  auto audio = torch::randn({3, 32000}) * 0.1;
+  audio = audio.masked_fill(torch::arange(32000).view({1, -1}) >= lengths.view({-1, 1}), 0.0);
+  torch::NoGradGuard no_grad;
+  auto [feats, frames] = p.model->features(audio, lengths);
+  expect_parity(p.model, run_ort(dir, dir.path("wave.onnx"), audio, lengths, "audio", "audio_length"), feats, frames,
+                1e-3, p.tokenizer->blank_id());
 }
 
 TEST(OnnxExport, Fp16TranscribesAsFp32OnATrainedModel) {

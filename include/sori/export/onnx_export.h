@@ -14,6 +14,10 @@ namespace sori {
 
 struct OnnxExportOptions {
   bool fp16 = false;  // weights and compute in float16, float32 inputs and outputs
+  // The graph starts from 16 kHz audio: `audio` float32 [B, N] and `audio_length` int64 [B],
+  // with preemphasis, STFT (opset-17 STFT), mel projection, log and per-feature normalisation
+  // computed in float64 inside, as LogMelFeatures does.
+  bool with_preprocessor = false;
 };
 
 // Writes the model atomically after onnx::checker::check_model and shape inference pass.
