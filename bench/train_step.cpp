@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   std::string config_path = "configs/demo_en.yaml", device_name = "cpu", precision_name = "32";
   int batch = 12, vocab = 28, warmup = 3, steps = 10, threads = 0;
   double seconds = 2.5;
-  bool features = true;
+  bool features = true, forward_only = false;
   std::vector<std::string> overrides;
   app.add_option("--config", config_path);
   app.add_option("--device", device_name);
@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   app.add_option("--steps", steps);
   app.add_option("--threads", threads);
   app.add_flag("!--no-features", features, "start from features (as the Python reference does)");
+  app.add_flag("--forward-only", forward_only, "time inference (eval, no grad) instead of a training step");
   app.add_option("overrides", overrides);
   CLI11_PARSE(app, argc, argv);
   try {
@@ -58,7 +59,18 @@ int main(int argc, char** argv) {
     auto tokens = torch::randint(0, vocab, {batch, u}, opts.dtype(torch::kInt64));
     auto token_lengths = torch::full({batch}, u, opts.dtype(torch::kInt64));
     std::vector<double> times;
-    for (int i = 0; i < warmup + steps; ++i) {
+    if (forward_only) {
+      model->eval();
+      torch::NoGradGuard no_grad;
+      for (int i = 0; i < warmup + steps; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        auto [lp, lens] = features ? model->forward(model->features(audio, audio_lengths).first, frames)
+                                   : model->forward(feats_in, frames);
+        if (device.is_cuda()) torch::cuda::synchronize();
+        if (i >= warmup) times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      }
+    }
+    for (int i = 0; i < (forward_only ? 0 : warmup + steps); ++i) {
       if (device.is_cuda()) torch::cuda::synchronize();
       const auto t0 = std::chrono::steady_clock::now();
       opt.zero_grad();
@@ -77,9 +89,9 @@ int main(int argc, char** argv) {
       if (i >= warmup) times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
     std::sort(times.begin(), times.end());
-    std::printf("sori C++  device %s precision %s batch %d x %.1f s: median step %.4f s (min %.4f, max %.4f, %d steps)\n",
-                device_name.c_str(), precision_name.c_str(), batch, seconds, times[times.size() / 2], times.front(),
-                times.back(), steps);
+    std::printf("sori C++  %s device %s precision %s batch %d x %.1f s: median step %.4f s (min %.4f, max %.4f, %d steps)\n",
+                forward_only ? "forward" : "train step", device_name.c_str(), precision_name.c_str(), batch, seconds,
+                times[times.size() / 2], times.front(), times.back(), steps);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sori_bench: %s\n", e.what());
     return 1;
