@@ -8,7 +8,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-pthread
   libyaml-cpp-dev libsndfile1-dev nlohmann-json3-dev libgtest-dev
   libsamplerate0-dev libsentencepiece-dev libonnx-dev libprotobuf-dev protobuf-compiler
-  libcli11-dev libspdlog-dev libfmt-dev libgloo-dev
+  libcli11-dev libspdlog-dev libfmt-dev libgloo-dev zlib1g-dev
   espeak-ng flite sox wamerican hunspell-ko sctk
   python3-torch python3-torchaudio python3-numpy python3-onnx
 )

@@ -12,5 +12,5 @@ apt-get download \
   libsamplerate0-dev libsamplerate0 \
   libsentencepiece-dev libsentencepiece0 \
   nlohmann-json3-dev libcli11-dev libspdlog-dev libspdlog1.10 libfmt-dev libfmt9 \
-  libgtest-dev
+  libgtest-dev zlib1g-dev
 du -sh .

@@ -23,7 +23,7 @@ TORCH_PREFIX=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 } > "$OUT/machine.txt" 2>&1
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_STANDARD=20 \
   -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;$PREFIX/usr;$PREFIX/usr/lib/x86_64-linux-gnu/cmake" \
-  -DCMAKE_CUDA_ARCHITECTURES=90 > "$OUT/configure.log" 2>&1 || { tail -50 "$OUT/configure.log"; exit 1; }
+  -DCMAKE_CUDA_ARCHITECTURES=90 -DSORI_WITH_ONNX=OFF > "$OUT/configure.log" 2>&1 || { tail -50 "$OUT/configure.log"; exit 1; }
 cmake --build build-gpu --parallel "$(nproc)" > "$OUT/build.log" 2>&1 || { grep -B2 -A10 "error" "$OUT/build.log" | head -80; exit 1; }
 echo "build ok"
 [ -n "${SORI_BUILD_ONLY:-}" ] && exit 0

@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "sori/config/config.h"
 #include "sori/core/error.h"
+#include "sori/export/nemo_import.h"
 #include "sori/data/tokenizer.h"
 #include "sori/train/checkpoint.h"
 #include "sori/train/pretrained.h"
@@ -28,6 +29,16 @@ void add_model_commands(CLI::App& app) {
     std::printf("FastConformer-CTC: d_model %d, %d layers, %d heads, %dx %s subsampling, vocabulary %d (+1 blank)\n",
                 e.d_model, e.n_layers, e.n_heads, e.subsampling_factor, e.subsampling.c_str(), v);
     for (const auto& p : count_parameters(model)) std::printf("  %-24s %14lld\n", p.name.c_str(), static_cast<long long>(p.count));
+  });
+
+  auto* imp = app.add_subcommand("import-nemo", "Convert a NeMo FastConformer-CTC .nemo into a Sori checkpoint");
+  static std::string nemo_path, nemo_output;
+  imp->add_option("--nemo", nemo_path, ".nemo archive (tar or tar.gz)")->required();
+  imp->add_option("--output", nemo_output, "Sori checkpoint to write")->required();
+  imp->callback([] {
+    const auto r = import_nemo(nemo_path, nemo_output);
+    spdlog::info("imported {} tensors: d_model {}, {} layers, {} tokenizer with {} tokens -> {}", r.tensors, r.d_model,
+                 r.n_layers, r.tokenizer_type, r.vocab_size, nemo_output);
   });
 
   auto* avg = app.add_subcommand("average-checkpoints", "Average the weights of a run's best checkpoints");

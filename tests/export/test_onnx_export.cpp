@@ -10,10 +10,13 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "sori/core/error.h"
 #include "sori/core/fs.h"
 #include "sori/data/audio.h"
 #include "sori/data/dataset.h"
+#include "sori/export/nemo_import.h"
 #include "sori/export/nemo_state_dict.h"
+#include "sori/train/checkpoint.h"
 #include "sori/export/onnx_export.h"
 #include "sori/export/triton_repo.h"
 #include "sori/model/ctc_decode.h"
@@ -245,4 +248,50 @@ TEST(NemoStateDict, TorchLoadOpensItWithNeMoKeys) {
     EXPECT_EQ(loaded[key][0].get<std::vector<std::int64_t>>(), t.sizes().vec()) << key;
     EXPECT_NEAR(loaded[key][1].get<double>(), t.to(torch::kFloat64).sum().item<double>(), 1e-6 * (1 + t.numel())) << key;
   }
+}
+
+TEST(NemoImport, ReadsGzipAndPlainArchivesAndEveryWeight) {
+  test::TempDir dir;
+  const auto expected_bytes = read_file(kExportDir + "/golden/fake_ctc_expected.pt");
+  const auto expected = torch::pickle_load(std::vector<char>(expected_bytes.begin(), expected_bytes.end())).toGenericDict();
+  for (const std::string name : {"fake_ctc.nemo", "fake_ctc_plain.nemo"}) {
+    const auto r = import_nemo(kExportDir + "/golden/" + name, dir.path(name + ".ckpt"));
+    EXPECT_EQ(r.tensors, expected.size());
+    EXPECT_EQ(r.n_layers, 2);
+    EXPECT_EQ(r.tokenizer_type, "char");
+    EXPECT_EQ(r.vocab_size, 11);
+    const auto c = load_checkpoint(dir.path(name + ".ckpt"));
+    ASSERT_EQ(c.model.size(), expected.size());
+    for (const auto& item : expected) {
+      const auto key = item.key().toStringRef();
+      ASSERT_TRUE(c.model.count(key)) << key;
+      EXPECT_TRUE(torch::equal(c.model.at(key), item.value().toTensor())) << key;
+    }
+    // The result is usable: it loads for inference with the char vocabulary in NeMo's order.
+    auto p = load_pretrained(dir.path(name + ".ckpt"), "cpu");
+    EXPECT_EQ(p.tokenizer->vocabulary()[1], "a");
+    EXPECT_EQ(p.config.model.encoder.d_model, 48);
+  }
+}
+
+TEST(NemoImport, RefusesWhatItDoesNotSupport) {
+  test::TempDir dir;
+  // A transducer config in an otherwise valid archive layout.
+  const std::string config = "target: nemo.collections.asr.models.rnnt_models.EncDecRNNTModel\njoint: {}\n"
+                             "encoder: {_target_: nemo.collections.asr.modules.ConformerEncoder}\n";
+  std::string tar(512, '\0');
+  const std::string member = "./model_config.yaml";
+  std::memcpy(tar.data(), member.data(), member.size());
+  std::snprintf(tar.data() + 124, 12, "%011o", static_cast<unsigned>(config.size()));
+  tar[156] = '0';
+  std::memcpy(tar.data() + 257, "ustar", 5);
+  tar += config + std::string((512 - config.size() % 512) % 512, '\0') + std::string(1024, '\0');
+  write_file_atomic(dir.path("rnnt.nemo"), tar);
+  try {
+    import_nemo(dir.path("rnnt.nemo"), dir.path("out.ckpt"));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("only CTC models are supported"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir.path("out.ckpt")));
 }

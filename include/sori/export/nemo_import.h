@@ -1,0 +1,28 @@
+// `sori import-nemo`: a NeMo FastConformer-CTC .nemo archive -> a Sori checkpoint.
+// A .nemo is a tar (gzip-compressed or plain; NeMo tries both) holding model_config.yaml,
+// model_weights.ckpt (torch.save of the state dict: a pickled OrderedDict) and tokenizer files
+// that the config references as `nemo:<name>`; a char model keeps its vocabulary in
+// decoder.vocabulary. The layer count and sizes come from the config. RNNT/TDT/hybrid
+// decoders and encoders other than ConformerEncoder (rel_pos, dw_striding) are refused.
+#pragma once
+
+#include <map>
+#include <string>
+
+namespace sori {
+
+// name -> bytes of every regular file in a tar or tar.gz ("./" prefixes removed).
+std::map<std::string, std::string> read_tar_archive(const std::string& path);
+
+struct NemoImportResult {
+  std::string tokenizer_type;
+  int vocab_size = 0;
+  int n_layers = 0;
+  int d_model = 0;
+  std::size_t tensors = 0;
+};
+
+// Writes a checkpoint ready for `sori train --resume` (step 0, fresh optimizer) or export.
+NemoImportResult import_nemo(const std::string& nemo_path, const std::string& output_checkpoint);
+
+}  // namespace sori
