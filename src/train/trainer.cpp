@@ -198,9 +198,9 @@ torch::Tensor Trainer::State::forward_backward(const Batch& batch, int micro) {
   const auto tokens = batch.tokens.to(device, true);
   const auto token_lengths = batch.token_lengths.to(device, true);
   const int hop = model->featurizer()->hop_length();
-  std::vector<std::int64_t> frames;
-  for (std::int64_t i = 0; i < batch.audio_lengths.size(0); ++i)
-    frames.push_back(batch.audio_lengths[i].item<std::int64_t>() / hop);  // host tensor: no device sync
+  std::vector<std::int64_t> frames;  // from the host copy of the lengths: no device sync
+  const auto* host_lengths = batch.audio_lengths.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < batch.audio_lengths.size(0); ++i) frames.push_back(host_lengths[i] / hop);
   torch::Tensor log_probs, enc_lengths;
   {
     compat::AutocastGuard autocast(device, precision.autocast, precision.dtype);
