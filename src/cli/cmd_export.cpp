@@ -2,6 +2,7 @@
 
 #include "commands.h"
 #include "sori/core/error.h"
+#include "sori/export/nemo_archive.h"
 #include "sori/export/nemo_state_dict.h"
 #include "sori/export/onnx_export.h"
 #include "sori/export/triton_repo.h"
@@ -16,7 +17,8 @@ void add_export_commands(CLI::App& app) {
   static TritonOptions triton;
   exp->add_option("--checkpoint", checkpoint, "Sori checkpoint")->required();
   exp->add_option("--output", output, "output file (model.onnx, or the NeMo state dict)");
-  exp->add_option("--format", format, "onnx or nemo-state-dict")->check(CLI::IsMember({"onnx", "nemo-state-dict"}));
+  exp->add_option("--format", format, "onnx, nemo-state-dict or nemo (a whole .nemo archive)")
+      ->check(CLI::IsMember({"onnx", "nemo-state-dict", "nemo"}));
   exp->add_flag("--fp16", options.fp16, "float16 weights and compute (float32 inputs and outputs)");
   exp->add_flag("--with-preprocessor", options.with_preprocessor, "the graph takes 16 kHz audio (features inside)");
   exp->add_option("--triton-repo", triton_repo, "write a Triton model repository here");
@@ -32,6 +34,11 @@ void add_export_commands(CLI::App& app) {
       if (output.empty()) return;
     }
     SORI_CHECK(!output.empty(), "export: give --output (or --triton-repo)");
+    if (format == "nemo") {
+      export_nemo_archive(p, output);
+      spdlog::info("wrote NeMo archive {} (restore_from / import-nemo)", output);
+      return;
+    }
     if (format == "nemo-state-dict") {
       export_nemo_state_dict(p, output);
       spdlog::info("wrote NeMo-keyed state dict {} (torch.load opens it)", output);

@@ -33,10 +33,15 @@ void add_model_commands(CLI::App& app) {
 
   auto* imp = app.add_subcommand("import-nemo", "Convert a NeMo FastConformer-CTC .nemo into a Sori checkpoint");
   static std::string nemo_path, nemo_output;
+  static NemoImportOptions nemo_options;
   imp->add_option("--nemo", nemo_path, ".nemo archive (tar or tar.gz)")->required();
   imp->add_option("--output", nemo_output, "Sori checkpoint to write")->required();
+  imp->add_option("--new-tokenizer", nemo_options.new_tokenizer_dir,
+                  "folder with another tokenizer (vocab.txt or tokenizer.model): re-initialises the CTC head");
+  imp->add_option("--new-tokenizer-type", nemo_options.new_tokenizer_type, "char, jamo or sentencepiece");
+  imp->add_option("--tokenizer-out", nemo_options.tokenizer_out, "also write the tokenizer files here");
   imp->callback([] {
-    const auto r = import_nemo(nemo_path, nemo_output);
+    const auto r = import_nemo(nemo_path, nemo_output, nemo_options);
     spdlog::info("imported {} tensors: d_model {}, {} layers, {} tokenizer with {} tokens -> {}", r.tensors, r.d_model,
                  r.n_layers, r.tokenizer_type, r.vocab_size, nemo_output);
   });

@@ -78,7 +78,7 @@ std::map<std::string, std::string> read_tar_archive(const std::string& path) {
   return files;
 }
 
-NemoImportResult import_nemo(const std::string& nemo_path, const std::string& output) {
+NemoImportResult import_nemo(const std::string& nemo_path, const std::string& output, const NemoImportOptions& options) {
   namespace fs = std::filesystem;
   const auto files = read_tar_archive(nemo_path);
   auto file = [&](const std::string& name) -> const std::string& {
@@ -158,18 +158,31 @@ NemoImportResult import_nemo(const std::string& nemo_path, const std::string& ou
     }
     tokenizer_files["vocab.txt"] = text;
   }
+  const bool new_tokenizer = !options.new_tokenizer_dir.empty();
+  if (new_tokenizer) {
+    m.tokenizer.type = options.new_tokenizer_type;
+    m.decoder.vocabulary.clear();
+    tokenizer_files.clear();
+    for (const char* name : {"vocab.txt", "tokenizer.model"}) {
+      const auto f = fs::path(options.new_tokenizer_dir) / name;
+      if (fs::exists(f)) tokenizer_files[name] = read_file(f.string());
+    }
+  }
   const auto dir = fs::temp_directory_path() / ("sori_nemo_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   for (const auto& [name, bytes] : tokenizer_files) write_file_atomic((dir / name).string(), bytes);
   m.tokenizer.dir = dir.string();
   const auto tokenizer = load_tokenizer(m.tokenizer, {});
   fs::remove_all(dir);
-  m.tokenizer.dir = "";
+  m.tokenizer.dir = options.tokenizer_out;
+  if (!options.tokenizer_out.empty()) tokenizer->save(options.tokenizer_out);
 
   // Weights: every key of our model must be in NeMo's state dict with the same shape.
   const auto weights = nemo::load_torch_state_dict(file("model_weights.ckpt"), nemo_path + ":model_weights.ckpt");
   CtcModel model(m, tokenizer->vocab_size());
   StateDict sd(weights.begin(), weights.end());
+  if (new_tokenizer)  // keep the freshly initialised CTC head of the new size
+    for (const auto& [key, t] : state_dict(*model->decoder())) sd["decoder." + key] = t.clone();
   load_state_dict(*model, sd, nemo_path, /*strict=*/true);
 
   Checkpoint c;

@@ -182,6 +182,8 @@ class Unpickler {
       return v;
     }
     if (fn->kind == Value::Global && fn->module == "torch._utils" && fn->s == "_rebuild_parameter") return args->items[0];
+    // LibTorch's torch::pickle_save tags typed containers: restore_type_tag(dict, "Dict[str, Tensor]").
+    if (fn->kind == Value::Global && fn->module == "torch.jit._pickle" && fn->s == "restore_type_tag") return args->items[0];
     return make(Value::Opaque);  // e.g. the empty OrderedDict of backward hooks
   }
 

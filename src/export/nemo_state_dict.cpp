@@ -7,11 +7,15 @@
 
 namespace sori {
 
-void export_nemo_state_dict(PretrainedModel& model, const std::string& path) {
+std::string nemo_weights_pickle(CtcModel& model) {
   c10::Dict<std::string, at::Tensor> dict;
-  for (const auto& [key, t] : state_dict(*model.model)) dict.insert(key, t.detach().to(torch::kCPU).contiguous());
+  for (const auto& [key, t] : state_dict(*model)) dict.insert(key, t.detach().to(torch::kCPU).contiguous());
   const auto bytes = torch::pickle_save(dict);
-  write_file_atomic(path, std::string(bytes.begin(), bytes.end()));
+  return std::string(bytes.begin(), bytes.end());
+}
+
+void export_nemo_state_dict(PretrainedModel& model, const std::string& path) {
+  write_file_atomic(path, nemo_weights_pickle(model.model));
 }
 
 }  // namespace sori

@@ -14,6 +14,7 @@
 #include "sori/core/fs.h"
 #include "sori/data/audio.h"
 #include "sori/data/dataset.h"
+#include "sori/export/nemo_archive.h"
 #include "sori/export/nemo_import.h"
 #include "sori/export/nemo_state_dict.h"
 #include "sori/train/checkpoint.h"
@@ -294,4 +295,42 @@ TEST(NemoImport, RefusesWhatItDoesNotSupport) {
     EXPECT_NE(std::string(e.what()).find("only CTC models are supported"), std::string::npos) << e.what();
   }
   EXPECT_FALSE(fs::exists(dir.path("out.ckpt")));
+}
+
+TEST(NemoArchive, ExportImportRoundTrip) {
+  test::TempDir dir;
+  auto p = random_model();
+  export_nemo_archive(p, dir.path("model.nemo"));
+  const auto files = read_tar_archive(dir.path("model.nemo"));
+  ASSERT_TRUE(files.count("model_config.yaml"));
+  ASSERT_TRUE(files.count("model_weights.ckpt"));
+  EXPECT_NE(files.at("model_config.yaml").find("ConvASRDecoder"), std::string::npos);
+  const auto r = import_nemo(dir.path("model.nemo"), dir.path("back.ckpt"));
+  EXPECT_EQ(r.vocab_size, p.tokenizer->vocab_size());
+  const auto back = load_checkpoint(dir.path("back.ckpt"));
+  for (const auto& [key, t] : state_dict(*p.model)) {
+    ASSERT_TRUE(back.model.count(key)) << key;
+    EXPECT_TRUE(torch::equal(back.model.at(key), t)) << key;
+  }
+}
+
+TEST(NemoImport, NewTokenizerReinitialisesOnlyTheCtcHead) {
+  test::TempDir dir;
+  fs::create_directories(dir.path("tok"));
+  CharTokenizer(U" xyz", false).save(dir.path("tok"));
+  NemoImportOptions o;
+  o.new_tokenizer_dir = dir.path("tok");
+  o.tokenizer_out = dir.path("tok_out");
+  const auto r = import_nemo(kExportDir + "/golden/fake_ctc.nemo", dir.path("new.ckpt"), o);
+  EXPECT_EQ(r.vocab_size, 4);
+  EXPECT_TRUE(fs::exists(dir.path("tok_out/vocab.txt")));
+  const auto c = load_checkpoint(dir.path("new.ckpt"));
+  EXPECT_EQ(c.model.at("decoder.decoder_layers.0.weight").sizes(), (std::vector<std::int64_t>{5, 48, 1}));
+  const auto expected_bytes = read_file(kExportDir + "/golden/fake_ctc_expected.pt");
+  const auto expected = torch::pickle_load(std::vector<char>(expected_bytes.begin(), expected_bytes.end())).toGenericDict();
+  for (const auto& item : expected) {
+    const auto key = item.key().toStringRef();
+    if (key.rfind("decoder.", 0) == 0) continue;
+    EXPECT_TRUE(torch::equal(c.model.at(key), item.value().toTensor())) << key;
+  }
 }

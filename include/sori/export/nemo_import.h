@@ -22,7 +22,19 @@ struct NemoImportResult {
   std::size_t tensors = 0;
 };
 
-// Writes a checkpoint ready for `sori train --resume` (step 0, fresh optimizer) or export.
-NemoImportResult import_nemo(const std::string& nemo_path, const std::string& output_checkpoint);
+struct NemoImportOptions {
+  // Another vocabulary (e.g. English -> Korean): the tokenizer in this folder (vocab.txt or
+  // tokenizer.model, of new_tokenizer_type) replaces NeMo's and the CTC head is re-initialised
+  // as NeMo initialises it; everything else keeps NeMo's weights.
+  std::string new_tokenizer_dir;
+  std::string new_tokenizer_type = "char";
+  // Where to write the tokenizer files, so a training config's model.tokenizer.dir can use them.
+  std::string tokenizer_out;
+};
+
+// Writes a checkpoint at step 0 with a fresh optimizer: for `sori train --resume` (with a config
+// of the same architecture and tokenizer) or export.
+NemoImportResult import_nemo(const std::string& nemo_path, const std::string& output_checkpoint,
+                             const NemoImportOptions& options = {});
 
 }  // namespace sori

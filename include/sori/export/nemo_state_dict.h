@@ -9,6 +9,8 @@
 
 namespace sori {
 
+// The pickle bytes (torch.save-compatible zip) of the model's NeMo-keyed tensors.
+std::string nemo_weights_pickle(CtcModel& model);
 void export_nemo_state_dict(PretrainedModel& model, const std::string& path);
 
 }  // namespace sori
