@@ -8,11 +8,23 @@
 #include <nlohmann/json.hpp>
 
 #include "onnx_builder.h"
+#include "sori/export/batch_norm_fold.h"
 #include "sori/core/error.h"
 #include "sori/core/fs.h"
 #include "sori/model/state_dict.h"
 
 namespace sori {
+
+std::pair<torch::Tensor, torch::Tensor> fold_batch_norm(const torch::Tensor& w, const torch::Tensor& b,
+                                                        const torch::Tensor& gamma, const torch::Tensor& beta,
+                                                        const torch::Tensor& mean, const torch::Tensor& var, double eps) {
+  const auto scale = gamma.to(torch::kFloat64) / torch::sqrt(var.to(torch::kFloat64) + eps);
+  std::vector<std::int64_t> shape(static_cast<std::size_t>(w.dim()), 1);
+  shape[0] = -1;
+  const auto folded_w = w.to(torch::kFloat64) * scale.view(shape);
+  const auto folded_b = (b.to(torch::kFloat64) - mean.to(torch::kFloat64)) * scale + beta.to(torch::kFloat64);
+  return {folded_w.to(torch::kFloat32), folded_b.to(torch::kFloat32)};
+}
 
 namespace {
 
@@ -225,14 +237,9 @@ class FastConformerGraph {
 
   // BatchNorm (eval statistics) folded into the depthwise convolution before it.
   std::pair<torch::Tensor, torch::Tensor> folded_depthwise(const std::string& p) {
-    const auto wt = sd_.at(p + ".depthwise_conv.weight").to(torch::kFloat64);
-    const auto b = sd_.at(p + ".depthwise_conv.bias").to(torch::kFloat64);
-    const auto gamma = sd_.at(p + ".batch_norm.weight").to(torch::kFloat64);
-    const auto beta = sd_.at(p + ".batch_norm.bias").to(torch::kFloat64);
-    const auto mean = sd_.at(p + ".batch_norm.running_mean").to(torch::kFloat64);
-    const auto var = sd_.at(p + ".batch_norm.running_var").to(torch::kFloat64);
-    const auto scale = gamma / torch::sqrt(var + 1e-5);
-    return {(wt * scale.view({-1, 1, 1})).to(torch::kFloat32), ((b - mean) * scale + beta).to(torch::kFloat32)};
+    return fold_batch_norm(sd_.at(p + ".depthwise_conv.weight"), sd_.at(p + ".depthwise_conv.bias"),
+                           sd_.at(p + ".batch_norm.weight"), sd_.at(p + ".batch_norm.bias"),
+                           sd_.at(p + ".batch_norm.running_mean"), sd_.at(p + ".batch_norm.running_var"));
   }
 
   std::string convolution(const std::string& x, const std::string& p) {

@@ -14,6 +14,7 @@
 #include "sori/core/fs.h"
 #include "sori/data/audio.h"
 #include "sori/data/dataset.h"
+#include "sori/export/batch_norm_fold.h"
 #include "sori/export/nemo_archive.h"
 #include "sori/export/nemo_import.h"
 #include "sori/export/nemo_state_dict.h"
@@ -333,4 +334,71 @@ TEST(NemoImport, NewTokenizerReinitialisesOnlyTheCtcHead) {
     if (key.rfind("decoder.", 0) == 0) continue;
     EXPECT_TRUE(torch::equal(c.model.at(key), item.value().toTensor())) << key;
   }
+}
+
+TEST(NemoArchive, SentencePieceTokenizerTravelsAsNemoFile) {
+  test::TempDir dir;
+  std::string lines;
+  const char* words[] = {"alpha", "beta", "gamma", "delta", "omega", "sigma"};
+  for (int i = 0; i < 120; ++i)
+    lines += std::string("{\"audio_filepath\": \"a.wav\", \"duration\": 1, \"text\": \"") + words[i % 6] + " " +
+             words[(i * 5) % 6] + "\"}\n";
+  test::write_text(dir.path("m.jsonl"), lines);
+  train_sentencepiece({dir.path("m.jsonl")}, dir.path("sp"), 30, "bpe");
+  PretrainedModel p = random_model();
+  p.config.model.tokenizer.type = "sentencepiece";
+  p.tokenizer = std::make_unique<SentencePieceTokenizer>(dir.path("sp/tokenizer.model"));
+  p.model = CtcModel(p.config.model, p.tokenizer->vocab_size());
+  export_nemo_archive(p, dir.path("bpe.nemo"));
+  const auto files = read_tar_archive(dir.path("bpe.nemo"));
+  EXPECT_TRUE(files.count("tokenizer.model"));
+  EXPECT_NE(files.at("model_config.yaml").find("nemo:tokenizer.model"), std::string::npos);
+  const auto r = import_nemo(dir.path("bpe.nemo"), dir.path("bpe.ckpt"));
+  EXPECT_EQ(r.tokenizer_type, "sentencepiece");
+  EXPECT_EQ(r.vocab_size, 30);
+  auto back = load_pretrained(dir.path("bpe.ckpt"), "cpu");
+  EXPECT_EQ(back.tokenizer->encode("gamma omega"), p.tokenizer->encode("gamma omega"));
+}
+
+TEST(NemoImport, ImportedCheckpointFineTunesWithSoriTrain) {
+  test::TempDir dir;
+  // NeMo's English-letter model fine-tuned on our tone corpus with its own vocabulary.
+  const auto train = test::make_tone_corpus(dir, "train", 8, 21);
+  fs::create_directories(dir.path("tok_in"));
+  CharTokenizer(U"abcdef", false).save(dir.path("tok_in"));
+  NemoImportOptions o;
+  o.new_tokenizer_dir = dir.path("tok_in");
+  o.tokenizer_out = dir.path("tok");
+  import_nemo(kExportDir + "/golden/fake_ctc.nemo", dir.path("imported.ckpt"), o);
+  // The imported architecture (d 48, 2 layers, 4 heads, 8x with 16 channels, kernel 9).
+  const auto config = load_config_from_string(
+      test::tiny_config_yaml(train, train, dir.path("run")), "tiny.yaml",
+      {"model.encoder.d_model=48", "model.encoder.n_layers=2", "model.encoder.n_heads=4",
+       "model.encoder.subsampling_factor=8", "model.encoder.subsampling_conv_channels=16",
+       "model.encoder.conv_kernel_size=9", "model.tokenizer.dir=" + dir.path("tok"), "trainer.max_steps=6",
+       "trainer.val_check_interval=6", "model.train_ds.drop_infeasible=false"});
+  const auto summary = Trainer(config, TrainOptions{dir.path("imported.ckpt"), 0}).fit();
+  EXPECT_EQ(summary.steps, 6);
+  // The encoder started from NeMo's weights, and training moved them.
+  const auto before = load_checkpoint(dir.path("imported.ckpt")), after = load_checkpoint(dir.path("run/checkpoints/last.ckpt"));
+  const std::string key = "encoder.layers.0.feed_forward1.linear1.weight";
+  EXPECT_FALSE(torch::equal(before.model.at(key), after.model.at(key)));
+  EXPECT_LT((before.model.at(key) - after.model.at(key)).abs().max().item<double>(), 0.1);
+}
+
+TEST(OnnxExport, BatchNormFoldingIsExact) {
+  torch::manual_seed(2);
+  torch::nn::Conv1d conv(torch::nn::Conv1dOptions(16, 16, 9).padding(4).groups(16));
+  torch::nn::BatchNorm1d bn(16);
+  torch::NoGradGuard no_grad;
+  bn->running_mean.normal_(0, 0.5);
+  bn->running_var.uniform_(0.3, 3.0);
+  bn->weight.normal_(1.0, 0.3);
+  bn->bias.normal_(0, 0.3);
+  bn->eval();
+  const auto [w, b] = fold_batch_norm(conv->weight, conv->bias, bn->weight, bn->bias, bn->running_mean, bn->running_var);
+  auto x = torch::randn({2, 16, 50});
+  auto reference = bn->forward(conv->forward(x));
+  auto folded = torch::conv1d(x, w, b, 1, 4, 1, 16);
+  EXPECT_LE((reference - folded).abs().max().item<double>(), 1e-5);
 }
