@@ -36,6 +36,25 @@ std::string gzip(const std::string& in) {
   return out;
 }
 
+std::string gunzip(const std::string& in, const std::string& path) {
+  z_stream zs{};
+  SORI_CHECK(inflateInit2(&zs, 16 + MAX_WBITS) == Z_OK, "gzip: cannot initialise zlib");
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  std::string out;
+  char buf[1 << 16];
+  int rc;
+  do {
+    zs.next_out = reinterpret_cast<Bytef*>(buf);
+    zs.avail_out = sizeof buf;
+    rc = inflate(&zs, Z_NO_FLUSH);
+    SORI_CHECK(rc == Z_OK || rc == Z_STREAM_END, path, ": corrupt gzip data");
+    out.append(buf, sizeof buf - zs.avail_out);
+  } while (rc != Z_STREAM_END);
+  inflateEnd(&zs);
+  return out;
+}
+
 void ustar_header(std::string& tar, const std::string& name, std::size_t size) {
   SORI_CHECK(name.size() < 100, "tar: member name too long: ", name);
   std::string h(512, '\0');
@@ -56,6 +75,32 @@ void ustar_header(std::string& tar, const std::string& name, std::size_t size) {
 }
 
 }  // namespace
+
+std::map<std::string, std::string> read_tar_archive(const std::string& path) {
+  std::string data = read_file(path);
+  if (data.size() >= 2 && static_cast<unsigned char>(data[0]) == 0x1f && static_cast<unsigned char>(data[1]) == 0x8b)
+    data = gunzip(data, path);
+  std::map<std::string, std::string> files;
+  std::size_t pos = 0;
+  while (pos + 512 <= data.size()) {
+    const char* h = data.data() + pos;
+    if (h[0] == '\0') break;  // end-of-archive blocks
+    SORI_CHECK(std::string(h + 257, 5) == "ustar", path, ": not a tar archive (no ustar header at byte ", pos, ")");
+    std::string name(h, strnlen(h, 100));
+    const std::string prefix(h + 345, strnlen(h + 345, 155));
+    if (!prefix.empty()) name = prefix + "/" + name;
+    const auto size = std::stoull(std::string(h + 124, strnlen(h + 124, 12)), nullptr, 8);
+    const char type = h[156];
+    pos += 512;
+    SORI_CHECK(pos + size <= data.size(), path, ": truncated tar member ", name);
+    if (type == '0' || type == '\0') {
+      while (name.rfind("./", 0) == 0) name = name.substr(2);
+      files[name] = data.substr(pos, size);
+    }
+    pos += (size + 511) / 512 * 512;
+  }
+  return files;
+}
 
 void write_tar_gz(const std::string& path, const std::map<std::string, std::string>& files) {
   std::string tar;

@@ -1,4 +1,4 @@
-// Writing .nemo archives as NeMo's SaveRestoreConnector lays them out (tar.gz with
+// Reading and writing .nemo archives as NeMo's SaveRestoreConnector lays them out (tar.gz with
 // model_config.yaml, model_weights.ckpt and the tokenizer files the config references as
 // nemo:<file>), so that NeMo's restore_from and our import-nemo read them.
 #pragma once
@@ -10,6 +10,8 @@
 
 namespace sori {
 
+// name -> bytes of every regular file in a tar or tar.gz ("./" prefixes removed).
+std::map<std::string, std::string> read_tar_archive(const std::string& path);
 // A gzip-compressed ustar archive of the given files (written atomically).
 void write_tar_gz(const std::string& path, const std::map<std::string, std::string>& files);
 

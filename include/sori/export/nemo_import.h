@@ -11,9 +11,6 @@
 
 namespace sori {
 
-// name -> bytes of every regular file in a tar or tar.gz ("./" prefixes removed).
-std::map<std::string, std::string> read_tar_archive(const std::string& path);
-
 struct NemoImportResult {
   std::string tokenizer_type;
   int vocab_size = 0;
