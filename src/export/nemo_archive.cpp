@@ -17,9 +17,10 @@ namespace sori {
 
 namespace {
 
-std::string gzip(const std::string& in) {
-  z_stream zs{};
-  SORI_CHECK(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK, "gzip: cannot initialise zlib");
+// Runs a whole buffer through an initialised zlib stream (deflate or inflate); `step` is
+// deflate/inflate with its flush mode bound.
+template <class Step>
+std::string run_zlib(z_stream& zs, const std::string& in, Step step, const std::string& what) {
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   zs.avail_in = static_cast<uInt>(in.size());
   std::string out;
@@ -28,29 +29,25 @@ std::string gzip(const std::string& in) {
   do {
     zs.next_out = reinterpret_cast<Bytef*>(buf);
     zs.avail_out = sizeof buf;
-    rc = deflate(&zs, Z_FINISH);
+    rc = step(&zs);
+    SORI_CHECK(rc == Z_OK || rc == Z_STREAM_END, what);
     out.append(buf, sizeof buf - zs.avail_out);
-  } while (rc == Z_OK);
+  } while (rc != Z_STREAM_END);
+  return out;
+}
+
+std::string gzip(const std::string& in) {
+  z_stream zs{};
+  SORI_CHECK(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK, "gzip: cannot initialise zlib");
+  auto out = run_zlib(zs, in, [](z_streamp z) { return deflate(z, Z_FINISH); }, "gzip: compression failed");
   deflateEnd(&zs);
-  SORI_CHECK(rc == Z_STREAM_END, "gzip: compression failed");
   return out;
 }
 
 std::string gunzip(const std::string& in, const std::string& path) {
   z_stream zs{};
   SORI_CHECK(inflateInit2(&zs, 16 + MAX_WBITS) == Z_OK, "gzip: cannot initialise zlib");
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  std::string out;
-  char buf[1 << 16];
-  int rc;
-  do {
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof buf;
-    rc = inflate(&zs, Z_NO_FLUSH);
-    SORI_CHECK(rc == Z_OK || rc == Z_STREAM_END, path, ": corrupt gzip data");
-    out.append(buf, sizeof buf - zs.avail_out);
-  } while (rc != Z_STREAM_END);
+  auto out = run_zlib(zs, in, [](z_streamp z) { return inflate(z, Z_NO_FLUSH); }, path + ": corrupt gzip data");
   inflateEnd(&zs);
   return out;
 }

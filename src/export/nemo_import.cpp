@@ -1,6 +1,5 @@
 #include "sori/export/nemo_import.h"
 
-#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <torch/torch.h>
@@ -117,18 +116,9 @@ NemoImportResult import_nemo(const std::string& nemo_path, const std::string& ou
   if (new_tokenizer) {
     m.tokenizer.type = options.new_tokenizer_type;
     m.decoder.vocabulary.clear();
-    tokenizer_files.clear();
-    for (const char* name : {"vocab.txt", "tokenizer.model"}) {
-      const auto f = fs::path(options.new_tokenizer_dir) / name;
-      if (fs::exists(f)) tokenizer_files[name] = read_file(f.string());
-    }
+    tokenizer_files = read_tokenizer_files(options.new_tokenizer_dir);
   }
-  const auto dir = fs::temp_directory_path() / ("sori_nemo_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  for (const auto& [name, bytes] : tokenizer_files) write_file_atomic((dir / name).string(), bytes);
-  m.tokenizer.dir = dir.string();
-  const auto tokenizer = load_tokenizer(m.tokenizer, {});
-  fs::remove_all(dir);
+  const auto tokenizer = load_tokenizer_from_files(m.tokenizer.type, tokenizer_files);
   m.tokenizer.dir = options.tokenizer_out;
   if (!options.tokenizer_out.empty()) tokenizer->save(options.tokenizer_out);
 

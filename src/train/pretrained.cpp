@@ -2,31 +2,19 @@
 
 #include <torch/torch.h>
 
-#include <unistd.h>
 
-#include <filesystem>
 
 #include "sori/core/error.h"
-#include "sori/core/fs.h"
 #include "sori/core/torch_compat.h"
 #include "sori/train/checkpoint.h"
 
 namespace sori {
 
 PretrainedModel load_pretrained(const std::string& path, const std::string& device) {
-  namespace fs = std::filesystem;
   const Checkpoint c = load_checkpoint(path);
   PretrainedModel p;
   p.config = load_config_from_string(c.config_yaml, path + " (embedded config)");
-  // The tokenizer travels inside the checkpoint; unpack it where load_tokenizer looks.
-  const auto dir = fs::temp_directory_path() / ("sori_tok_" + std::to_string(::getpid()) + "_" +
-                                                std::to_string(reinterpret_cast<std::uintptr_t>(&p)));
-  fs::create_directories(dir);
-  for (const auto& [name, bytes] : c.tokenizer_files) write_file_atomic((dir / name).string(), bytes);
-  TokenizerConfig tc = p.config.model.tokenizer;
-  tc.dir = dir.string();
-  p.tokenizer = load_tokenizer(tc, {});
-  fs::remove_all(dir);
+  p.tokenizer = load_tokenizer_from_files(p.config.model.tokenizer.type, c.tokenizer_files);
   p.device = compat::parse_device(device);
   p.model = CtcModel(p.config.model, p.tokenizer->vocab_size());
   load_state_dict(*p.model, c.model, path);

@@ -36,6 +36,7 @@ struct Trainer::State {
   torch::Device device = torch::kCPU;
   Precision precision;
   std::unique_ptr<Tokenizer> tokenizer;
+  std::map<std::string, std::string> tokenizer_files;
   std::unique_ptr<WaveformAugmenter> augmenter;
   Dataset train_set;
   std::vector<std::pair<std::string, Dataset>> val_sets;
@@ -81,7 +82,9 @@ void Trainer::State::setup() {
   write_file_atomic((fs::path(c.trainer.run_dir) / "config.yaml").string(), yaml);
 
   tokenizer = load_tokenizer(c.model.tokenizer, c.model.train_ds.manifest_filepath);
-  tokenizer->save((fs::path(c.trainer.run_dir) / "tokenizer").string());
+  const auto tokenizer_dir = (fs::path(c.trainer.run_dir) / "tokenizer").string();
+  tokenizer->save(tokenizer_dir);
+  tokenizer_files = read_tokenizer_files(tokenizer_dir);  // every checkpoint carries them
   augmenter = std::make_unique<WaveformAugmenter>(c.model.augmentation, c.model.sample_rate);
   const FeasibilityChecker checker(c, *tokenizer, augmenter->max_speed());
   std::vector<FeasibilityReport> feasibility;
@@ -186,8 +189,7 @@ Checkpoint Trainer::State::snapshot(const std::map<std::string, double>& m) cons
   c.progress.batch_index = pos.index;
   std::tie(c.cpu_rng_state, c.cuda_rng_states) = capture_rng_states();
   c.config_yaml = config_to_yaml(config);
-  for (const auto& e : fs::directory_iterator(fs::path(config.trainer.run_dir) / "tokenizer"))
-    c.tokenizer_files[e.path().filename().string()] = read_file(e.path().string());
+  c.tokenizer_files = tokenizer_files;
   c.metrics = m;
   return c;
 }
@@ -288,7 +290,7 @@ TrainSummary Trainer::fit() {
         continue;
       }
       loss_sum += s.forward_backward(*batch, micro);
-      window_audio += batch->audio_lengths.sum().item<double>() / s.config.model.sample_rate;
+      window_audio += static_cast<double>(batch->valid_samples) / s.config.model.sample_rate;
       ++micro;
     }
     if (micro == 0) break;

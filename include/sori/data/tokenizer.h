@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -80,5 +81,12 @@ void train_sentencepiece(const std::vector<std::string>& manifests, const std::s
 // builds the vocabulary from `train_manifests` (the caller saves it with the run).
 std::unique_ptr<Tokenizer> load_tokenizer(const TokenizerConfig& config,
                                           const std::vector<std::string>& train_manifests);
+
+// The files load_tokenizer reads (vocab.txt, tokenizer.model) present in dir: name -> bytes.
+// Checkpoints and .nemo archives carry a tokenizer this way.
+std::map<std::string, std::string> read_tokenizer_files(const std::string& dir);
+// A tokenizer of `type` from such files.
+std::unique_ptr<Tokenizer> load_tokenizer_from_files(const std::string& type,
+                                                     const std::map<std::string, std::string>& files);
 
 }  // namespace sori
