@@ -35,28 +35,17 @@ void GraphBuilder::output(const std::string& name, int elem_type, const std::vec
   set_shape(v, elem_type, dims);
 }
 
-std::string GraphBuilder::f32(const std::string& name, const torch::Tensor& t) {
-  const bool saved = fp16_;
-  fp16_ = false;
-  weight(name, t);
-  fp16_ = saved;
-  return name;
-}
+std::string GraphBuilder::f32(const std::string& name, const torch::Tensor& t) { return add_float(name, t, false); }
 
-std::string GraphBuilder::weight(const std::string& name, const torch::Tensor& t) {
+std::string GraphBuilder::weight(const std::string& name, const torch::Tensor& t) { return add_float(name, t, fp16_); }
+
+std::string GraphBuilder::add_float(const std::string& name, const torch::Tensor& t, bool half) {
   auto* init = graph_.add_initializer();
   init->set_name(name);
-  const auto c = t.detach().to(torch::kCPU).contiguous();
+  const auto c = t.detach().to(torch::kCPU, half ? torch::kHalf : torch::kFloat32).contiguous();
   for (auto s : c.sizes()) init->add_dims(s);
-  if (fp16_) {
-    const auto h = c.to(torch::kHalf).contiguous();
-    init->set_data_type(onnx::TensorProto::FLOAT16);
-    init->set_raw_data(std::string(static_cast<const char*>(h.data_ptr()), static_cast<std::size_t>(h.numel() * 2)));
-  } else {
-    const auto f = c.to(torch::kFloat32).contiguous();
-    init->set_data_type(onnx::TensorProto::FLOAT);
-    init->set_raw_data(std::string(static_cast<const char*>(f.data_ptr()), static_cast<std::size_t>(f.numel() * 4)));
-  }
+  init->set_data_type(half ? onnx::TensorProto::FLOAT16 : onnx::TensorProto::FLOAT);
+  init->set_raw_data(std::string(static_cast<const char*>(c.data_ptr()), static_cast<std::size_t>(c.nbytes())));
   return name;
 }
 

@@ -47,6 +47,7 @@ class GraphBuilder {
 
  private:
   std::string fresh(const std::string& hint);
+  std::string add_float(const std::string& name, const torch::Tensor& t, bool half);
   onnx::GraphProto graph_;
   bool fp16_;
   std::int64_t counter_ = 0;
