@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Our C++ training step vs the PyTorch-eager reference, same architecture and batch, same run.
-# Both start from features and run without dropout (the reference has neither). Prints both
+# Ours runs the trainer's step unit (features and SpecAugment included); the reference starts from
+# features (issue: equalise the harness). No dropout in either. Prints both
 # medians and the ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARGS=(--batch "${BATCH:-12}" --seconds "${SECONDS_PER_UTT:-2.5}" --steps "${STEPS:-15}" --threads "${THREADS:-1}")
-ours=$(build/sori_bench --config configs/demo_en.yaml --no-features "${ARGS[@]}" \
+ours=$(build/sori_bench --config configs/demo_en.yaml "${ARGS[@]}" \
   model.encoder.dropout=0.0 model.encoder.dropout_att=0.0 model.encoder.dropout_pre_encoder=0.0)
 ref=$(/usr/bin/python3 bench/train_step_reference.py --d-model 96 --layers 4 --heads 4 --factor 4 --channels 96 "${ARGS[@]}")
 echo "$ours"

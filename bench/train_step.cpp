@@ -1,5 +1,6 @@
-// sori_bench: median time of a full training step (log-mel features, FastConformer forward, CTC
-// loss, backward, clipping, AdamW) on synthetic batches, for a config's model on a device.
+// sori_bench: median time of the trainer's training step (sori::TrainingStep: log-mel features,
+// SpecAugment, FastConformer forward, CTC loss, backward, clipping, AdamW) on a synthetic batch,
+// or of the inference forward (--forward-only), for a config's model on a device.
 // bench/train_step_reference.py times the same architecture in PyTorch eager; run both with
 // the same arguments and compare the medians (bench/run_cpu.sh does).
 #include <CLI/CLI.hpp>
@@ -12,9 +13,9 @@
 #include "sori/config/config.h"
 #include "sori/core/torch_compat.h"
 #include "sori/model/ctc_model.h"
-#include "sori/train/ctc_loss.h"
-#include "sori/train/grad_scaler.h"
+#include "sori/dist/process_group.h"
 #include "sori/train/precision.h"
+#include "sori/train/training_step.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Training-step benchmark"};
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", warmup);
   app.add_option("--steps", steps);
   app.add_option("--threads", threads);
-  app.add_flag("!--no-features", features, "start from features (as the Python reference does)");
+  app.add_flag("!--no-features", features, "--forward-only: start from features");
   app.add_flag("--forward-only", forward_only, "time inference (eval, no grad) instead of a training step");
   app.add_option("overrides", overrides);
   CLI11_PARSE(app, argc, argv);
@@ -46,20 +47,14 @@ int main(int argc, char** argv) {
     sori::CtcModel model(config.model, vocab);
     model->to(device);
     model->train();
-    auto params = model->parameters();
-    torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-4).betas({0.9, 0.98}).weight_decay(1e-3));
-    sori::GradScaler scaler({precision.loss_scaling}, device);
     const auto samples = static_cast<std::int64_t>(seconds * config.model.sample_rate);
     auto opts = torch::TensorOptions().device(device);
-    auto audio = torch::randn({batch, samples}, opts) * 0.1;
-    auto audio_lengths = torch::full({batch}, samples, opts.dtype(torch::kInt64));
-    auto frames = torch::full({batch}, samples / 160, opts.dtype(torch::kInt64));
-    auto feats_in = torch::randn({batch, config.model.preprocessor.features, samples / 160 + 1}, opts);
-    const std::int64_t u = std::max<std::int64_t>(1, samples / 160 / config.model.encoder.subsampling_factor / 3);
-    auto tokens = torch::randint(0, vocab, {batch, u}, opts.dtype(torch::kInt64));
-    auto token_lengths = torch::full({batch}, u, opts.dtype(torch::kInt64));
     std::vector<double> times;
     if (forward_only) {
+      auto audio = torch::randn({batch, samples}, opts) * 0.1;
+      auto audio_lengths = torch::full({batch}, samples, opts.dtype(torch::kInt64));
+      auto frames = torch::full({batch}, samples / 160, opts.dtype(torch::kInt64));
+      auto feats_in = torch::randn({batch, config.model.preprocessor.features, samples / 160 + 1}, opts);
       model->eval();
       torch::NoGradGuard no_grad;
       for (int i = 0; i < warmup + steps; ++i) {
@@ -69,24 +64,28 @@ int main(int argc, char** argv) {
         if (device.is_cuda()) torch::cuda::synchronize();
         if (i >= warmup) times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       }
-    }
-    for (int i = 0; i < (forward_only ? 0 : warmup + steps); ++i) {
-      if (device.is_cuda()) torch::cuda::synchronize();
-      const auto t0 = std::chrono::steady_clock::now();
-      opt.zero_grad();
-      torch::Tensor lp, lens;
-      {
-        sori::compat::AutocastGuard guard(device, precision.autocast, precision.dtype);
-        auto [f, fl] = features ? model->features(audio, audio_lengths) : std::make_pair(feats_in, frames);
-        std::tie(lp, lens) = model->forward(f, fl);
+    } else {
+      // The trainer's own step unit (features, SpecAugment, forward, CTC, backward, clipping, AdamW)
+      // on one synthetic batch of host tensors, as the loader hands them over.
+      sori::Optimizer optimizer(config.model.optim, model->parameters());
+      sori::GradScaler scaler({precision.loss_scaling}, device);
+      sori::dist::ProcessGroup single;
+      sori::TrainingStep step(config, sori::TrainingStepParts{model, &optimizer, &scaler, &single, nullptr, device,
+                                                               precision, vocab});
+      const std::int64_t u = std::max<std::int64_t>(1, samples / 160 / config.model.encoder.subsampling_factor / 3);
+      sori::Batch b;
+      b.audio = torch::randn({batch, samples}) * 0.1;
+      b.audio_lengths = torch::full({batch}, samples, torch::kInt64);
+      b.tokens = torch::randint(0, vocab, {batch, u}, torch::kInt64);
+      b.token_lengths = torch::full({batch}, u, torch::kInt64);
+      for (int i = 0; i < batch; ++i) b.indices.push_back(static_cast<std::size_t>(i));
+      for (int i = 0; i < warmup + steps; ++i) {
+        b.global_index = i;
+        const auto t0 = std::chrono::steady_clock::now();
+        step.run({b}, 1e-4, false);
+        if (device.is_cuda()) torch::cuda::synchronize();
+        if (i >= warmup) times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       }
-      auto loss = sori::ctc_loss_mean_volume(lp, lens, tokens, token_lengths, vocab);
-      scaler.scale(loss).backward();
-      auto [norm, inf] = scaler.unscale_and_clip(params, 1.0);
-      if (!inf.item<bool>()) opt.step();
-      scaler.update(inf);
-      if (device.is_cuda()) torch::cuda::synchronize();
-      if (i >= warmup) times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
     std::sort(times.begin(), times.end());
     std::printf("sori C++  %s device %s precision %s batch %d x %.1f s: median step %.4f s (min %.4f, max %.4f, %d steps)\n",

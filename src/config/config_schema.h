@@ -127,6 +127,13 @@ template <class V> void visit_fields(V& v, TrainerConfig& c) {
   v("run_dir", c.run_dir);
   v("seed", c.seed);
   v("log_every_n_steps", c.log_every_n_steps);
+  v("bucket_group", c.bucket_group);
+  v("dist_timeout_s", c.dist_timeout_s);
+  v("dist_startup_timeout_s", c.dist_startup_timeout_s);
+  v("ddp_bucket_mb", c.ddp_bucket_mb);
+  v("ddp_overlap", c.ddp_overlap);
+  v("sync_batchnorm", c.sync_batchnorm);
+  v("loss_reduction", c.loss_reduction);
 }
 
 template <class V> void visit_fields(V& v, EarlyStoppingConfig& c) {

@@ -10,7 +10,6 @@
 namespace sori {
 
 Batch collate(std::vector<Utterance> utts, bool pin_memory) {
-  SORI_CHECK(!utts.empty(), "collate: empty batch");
   const auto B = static_cast<std::int64_t>(utts.size());
   std::size_t tmax = 0, umax = 0;
   for (const auto& u : utts) {

@@ -13,25 +13,41 @@ DataLoader::DataLoader(const Dataset& dataset, const Tokenizer& tokenizer, const
   SORI_CHECK(sampler_.size() == dataset_.entries.size(), "loader: sampler has ", sampler_.size(),
              " utterances but the dataset ", dataset_.entries.size());
   SORI_CHECK(options_.prefetch_batches >= 1, "loader: prefetch_batches must be >= 1, found ", options_.prefetch_batches);
-  start_epoch();
+  SORI_CHECK(options_.world_size >= 1 && options_.rank >= 0 && options_.rank < options_.world_size,
+             "loader: expected 0 <= rank < world_size, found rank ", options_.rank, " of ", options_.world_size);
+  start_workers();
 }
 
 DataLoader::~DataLoader() { stop_workers(); }
 
-void DataLoader::restore(const DurationBucketSampler::State& state) {
-  SORI_CHECK(state.index >= 0 && state.index <= sampler_.batches_per_epoch(), "loader: cannot restore batch index ",
-             state.index, " of an epoch with ", sampler_.batches_per_epoch(), " batches");
+void DataLoader::restore(std::int64_t position) {
+  SORI_CHECK(position >= 0 && position % options_.world_size == 0, "loader: cannot restore global position ", position,
+             " with ", options_.world_size, " ranks (expected a non-negative multiple of the world size)");
   stop_workers();
-  state_ = state;
-  start_epoch();
+  position_ = position;
+  start_workers();
 }
 
-void DataLoader::start_epoch() {
-  batches_ = sampler_.epoch_batches(state_.epoch);
-  epoch_padded_ = epoch_valid_ = 0;
+std::int64_t DataLoader::global_index(std::int64_t k) const {
+  return position_at_start_ + k * options_.world_size + options_.rank;
+}
+
+std::shared_ptr<const std::vector<std::vector<std::size_t>>> DataLoader::epoch_batches(std::int64_t epoch) const {
   std::lock_guard<std::mutex> lock(mutex_);
+  auto& slot = epochs_[epoch];
+  if (!slot) slot = std::make_shared<const std::vector<std::vector<std::size_t>>>(sampler_.epoch_batches(epoch));
+  // Workers run at most prefetch_batches ahead: epochs before the previous one are done with.
+  while (epochs_.begin()->first < epoch - 1) epochs_.erase(epochs_.begin());
+  return slot;
+}
+
+void DataLoader::start_workers() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  position_at_start_ = position_;
+  handed_out_ = 0;
   ready_.clear();
-  next_claim_ = state_.index;
+  epochs_.clear();
+  next_claim_ = 0;
   stopping_ = false;
   for (int i = 0; i < options_.num_workers; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
@@ -47,19 +63,18 @@ void DataLoader::stop_workers() {
 }
 
 void DataLoader::worker_loop() {
-  const auto n = static_cast<std::int64_t>(batches_.size());
   while (true) {
     std::int64_t k;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      cv_.wait(lock, [&] { return stopping_ || next_claim_ >= n || next_claim_ < state_.index + options_.prefetch_batches; });
-      if (stopping_ || next_claim_ >= n) return;
+      cv_.wait(lock, [&] { return stopping_ || next_claim_ < handed_out_ + options_.prefetch_batches; });
+      if (stopping_) return;
       k = next_claim_++;
     }
     std::optional<Batch> batch;
     std::exception_ptr error;
     try {
-      batch = load_batch(k);
+      batch = load_batch(global_index(k));
     } catch (...) {
       error = std::current_exception();
     }
@@ -71,29 +86,28 @@ void DataLoader::worker_loop() {
   }
 }
 
-std::optional<Batch> DataLoader::next() {
-  if (state_.index >= static_cast<std::int64_t>(batches_.size())) {
-    last_epoch_padding_ = epoch_padding_fraction();
-    stop_workers();
-    state_ = {state_.epoch + 1, 0};
-    start_epoch();
-    return std::nullopt;
-  }
+Batch DataLoader::next() {
+  const std::int64_t k = handed_out_;
   Batch batch;
   if (options_.num_workers == 0) {
-    batch = load_batch(state_.index);
+    batch = load_batch(global_index(k));
   } else {
     std::unique_lock<std::mutex> lock(mutex_);
-    cv_.wait(lock, [&] { return ready_.count(state_.index) > 0; });
-    auto node = ready_.extract(state_.index);
+    cv_.wait(lock, [&] { return ready_.count(k) > 0; });
+    auto node = ready_.extract(k);
     if (node.mapped().second) std::rethrow_exception(node.mapped().second);
     batch = std::move(*node.mapped().first);
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    ++state_.index;
+    ++handed_out_;
   }
   cv_.notify_all();
+  position_ = position_at_start_ + handed_out_ * options_.world_size;
+  if (batch.epoch != padding_epoch_) {
+    padding_epoch_ = batch.epoch;
+    epoch_padded_ = epoch_valid_ = 0;
+  }
   epoch_padded_ += batch.padded_samples;
   epoch_valid_ += batch.valid_samples;
   return batch;
@@ -103,10 +117,10 @@ double DataLoader::epoch_padding_fraction() const {
   return epoch_padded_ ? 1.0 - static_cast<double>(epoch_valid_) / epoch_padded_ : 0.0;
 }
 
-Utterance DataLoader::load_utterance(std::size_t index, std::int64_t k, std::size_t position, double speed) const {
+Utterance DataLoader::load_utterance(std::size_t index, std::int64_t epoch, std::int64_t i, std::size_t position,
+                                     double speed) const {
   const auto& e = dataset_.entries[index];
-  std::mt19937_64 rng(mix_seed({options_.seed, static_cast<std::uint64_t>(state_.epoch),
-                                static_cast<std::uint64_t>(k), position}));
+  std::mt19937_64 rng(mix_seed({options_.seed, static_cast<std::uint64_t>(epoch), static_cast<std::uint64_t>(i), position}));
   AudioReadOptions o;
   o.target_sample_rate = options_.sample_rate;
   o.offset = e.offset;
@@ -125,27 +139,31 @@ Utterance DataLoader::load_utterance(std::size_t index, std::int64_t k, std::siz
   return u;
 }
 
-Batch DataLoader::load_batch(std::int64_t k) const {
-  const auto& indices = batches_[static_cast<std::size_t>(k)];
+Batch DataLoader::load_batch(std::int64_t g) const {
+  const std::int64_t n = sampler_.batches_per_epoch(), epoch = g / n, i = g % n;
+  const auto batches = epoch_batches(epoch);
+  const auto& indices = (*batches)[static_cast<std::size_t>(i)];
   // One speed factor per batch: utterances of a bucket have similar durations, and a common
   // factor keeps them similar (per-utterance factors added ~7 points of padding on the demo data).
   double speed = 1.0;
   if (options_.augment && augmenter_) {
-    std::mt19937_64 rng(mix_seed({options_.seed, static_cast<std::uint64_t>(state_.epoch), static_cast<std::uint64_t>(k), 0x5BEED}));
+    std::mt19937_64 rng(mix_seed({options_.seed, static_cast<std::uint64_t>(epoch), static_cast<std::uint64_t>(i), 0x5BEED}));
     speed = augmenter_->pick_speed(rng);
   }
   std::vector<Utterance> utts;
   utts.reserve(indices.size());
   for (std::size_t p = 0; p < indices.size(); ++p) {
     try {
-      utts.push_back(load_utterance(indices[p], k, p, speed));
+      utts.push_back(load_utterance(indices[p], epoch, i, p, speed));
     } catch (const Error&) {
       if (!options_.skip_invalid) throw;
       skipped_.fetch_add(1);
     }
   }
-  SORI_CHECK(!utts.empty(), "loader: every utterance of batch ", k, " of epoch ", state_.epoch, " failed to load");
-  return collate(std::move(utts), options_.pin_memory);
+  Batch batch = collate(std::move(utts), options_.pin_memory);
+  batch.global_index = g;
+  batch.epoch = epoch;
+  return batch;
 }
 
 }  // namespace sori

@@ -15,6 +15,7 @@
 #include "sori/data/tokenizer.h"
 #include "sori/model/ctc_model.h"
 #include "sori/train/checkpoint.h"
+#include "sori/train/optimizer.h"
 #include "sori/train/run_setup.h"
 
 namespace sori {
@@ -132,15 +133,12 @@ NemoImportResult import_nemo(const std::string& nemo_path, const std::string& ou
 
   Checkpoint c;
   c.model = state_dict(*model);
-  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(m.optim.lr));
-  torch::serialize::OutputArchive archive;
-  optimizer.save(archive);
-  std::ostringstream os;
-  archive.save_to(os);
-  c.optimizer = os.str();
+  c.optimizer = Optimizer(m.optim, model->parameters()).save();
   c.scaler_scale = torch::ones({});
   c.scaler_growth_tracker = torch::zeros({}, torch::kInt64);
-  std::tie(c.cpu_rng_state, c.cuda_rng_states) = capture_rng_states();
+  const auto [cpu_rng, cuda_rng] = capture_rng_state(torch::kCPU);
+  c.cpu_rng_states = {cpu_rng};
+  c.cuda_rng_states = {cuda_rng};
   c.config_yaml = config_to_yaml(config);
   c.tokenizer_files = tokenizer_files;
   save_checkpoint(output, c);

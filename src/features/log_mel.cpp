@@ -62,7 +62,7 @@ std::pair<torch::Tensor, torch::Tensor> LogMelFeaturesImpl::forward(const torch:
   mel = normalize_per_feature(mel, frame_lengths);
   const auto pad = ~valid_mask(frame_lengths, mel.size(2));
   mel = mel.masked_fill(pad.unsqueeze(1), 0.0);
-  return {mel.to(torch::kFloat32), frame_lengths};
+  return {mel.to(fb_.scalar_type()), frame_lengths};  // float32, unless the model was made float64
 }
 
 }  // namespace sori

@@ -39,7 +39,12 @@ torch::Tensor ConformerConvolutionImpl::forward(const torch::Tensor& x, const to
   auto y = torch::glu(pointwise_conv1_->forward(x.transpose(1, 2)), 1);
   if (pad_mask.defined()) y = y.masked_fill(pad_mask.unsqueeze(1), 0.0);
   y = depthwise_conv_->forward(y);
-  y = batch_norm_ ? batch_norm_->forward(y) : layer_norm_->forward(y.transpose(1, 2)).transpose(1, 2);
+  if (!batch_norm_)
+    y = layer_norm_->forward(y.transpose(1, 2)).transpose(1, 2);
+  else if (is_training() && batch_norm_function_)
+    y = batch_norm_function_(*batch_norm_, y);
+  else
+    y = batch_norm_->forward(y);
   y = pointwise_conv2_->forward(torch::silu(y));
   return y.transpose(1, 2);
 }

@@ -50,7 +50,7 @@ c10::IValue get(const GenericDict& d, const std::string& key, const std::string&
 
 void save_checkpoint(const std::string& path, const Checkpoint& c) {
   auto root = new_dict();
-  root.insert("format", std::string("sori-checkpoint-1"));
+  root.insert("format", std::string("sori-checkpoint-2"));
   auto model = new_dict();
   for (const auto& [k, v] : c.model) model.insert(k, v.detach().to(torch::kCPU));
   root.insert("model", model);
@@ -58,12 +58,16 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
   root.insert("scaler_scale", c.scaler_scale.to(torch::kCPU));
   root.insert("scaler_growth_tracker", c.scaler_growth_tracker.to(torch::kCPU));
   const auto& p = c.progress;
-  root.insert("progress", torch::tensor({p.step, p.epoch, p.batch_index, p.skipped_steps, p.best_step, p.stale_validations},
+  const auto& d = c.shape;
+  root.insert("progress", torch::tensor({p.step, p.position, p.skipped_steps, p.best_step, p.stale_validations,
+                                         std::int64_t{d.world_size}, std::int64_t{d.accumulate},
+                                         std::int64_t{d.bucket_group}, d.micro_batches_per_epoch},
                                         torch::kInt64));
   root.insert("best_metric", p.best_metric);
-  root.insert("cpu_rng_state", c.cpu_rng_state);
-  c10::List<at::Tensor> cuda_states;
-  for (const auto& s : c.cuda_rng_states) cuda_states.push_back(s);
+  c10::List<at::Tensor> cpu_states, cuda_states;
+  for (const auto& s : c.cpu_rng_states) cpu_states.push_back(s);
+  for (const auto& s : c.cuda_rng_states) cuda_states.push_back(s.defined() ? s : torch::empty({0}, torch::kUInt8));
+  root.insert("cpu_rng_states", cpu_states);
   root.insert("cuda_rng_states", cuda_states);
   root.insert("config", c.config_yaml);
   auto tok = new_dict();
@@ -92,8 +96,16 @@ Checkpoint load_checkpoint(const std::string& path) {
   SORI_CHECK(file.size() - 24 == size, "checkpoint ", path, ": torn file (expected ", size, " payload bytes, found ",
              file.size() - 24, ")");
   SORI_CHECK(fnv1a64(file.data() + 24, size) == sum, "checkpoint ", path, ": checksum mismatch (corrupt file)");
-  const auto root = torch::pickle_load(std::vector<char>(file.begin() + 24, file.end())).toGenericDict();
-  SORI_CHECK(get(root, "format", path).toStringRef() == "sori-checkpoint-1", "checkpoint ", path, ": unknown format");
+  GenericDict root = new_dict();
+  try {
+    root = torch::pickle_load(std::vector<char>(file.begin() + 24, file.end())).toGenericDict();
+  } catch (const c10::Error& e) {
+    SORI_FAIL("checkpoint ", path, ": unreadable payload (", e.what_without_backtrace(), ")");
+  }
+  const std::string format = get(root, "format", path).toStringRef();
+  SORI_CHECK(format == "sori-checkpoint-2" || format == "sori-checkpoint-1", "checkpoint ", path,
+             ": unknown format '", format, "' (expected sori-checkpoint-2 or -1)");
+  const bool v1 = format == "sori-checkpoint-1";
 
   Checkpoint c;
   for (const auto& item : get(root, "model", path).toGenericDict()) c.model[item.key().toStringRef()] = item.value().toTensor();
@@ -102,9 +114,17 @@ Checkpoint load_checkpoint(const std::string& path) {
   c.scaler_growth_tracker = get(root, "scaler_growth_tracker", path).toTensor();
   const auto p = get(root, "progress", path).toTensor();
   auto at = [&](int i) { return p[i].item<std::int64_t>(); };
-  c.progress = TrainProgress{at(0), at(1), at(2), at(3), get(root, "best_metric", path).toDouble(), at(4), at(5)};
-  c.cpu_rng_state = get(root, "cpu_rng_state", path).toTensor();
-  for (const auto& s : get(root, "cuda_rng_states", path).toTensorList()) c.cuda_rng_states.push_back(s);
+  const double best = get(root, "best_metric", path).toDouble();
+  if (v1) {  // [step, epoch, batch, skipped, best_step, stale] of the single-process sampler
+    c.progress = TrainProgress{at(0), -1, at(3), best, at(4), at(5)};
+    c.cpu_rng_states.push_back(get(root, "cpu_rng_state", path).toTensor());
+  } else {
+    c.progress = TrainProgress{at(0), at(1), at(2), best, at(3), at(4)};
+    c.shape = DataParallelShape{static_cast<int>(at(5)), static_cast<int>(at(6)), static_cast<int>(at(7)), at(8)};
+    for (const at::Tensor s : get(root, "cpu_rng_states", path).toTensorList()) c.cpu_rng_states.push_back(s);
+  }
+  for (const at::Tensor s : get(root, "cuda_rng_states", path).toTensorList())
+    c.cuda_rng_states.push_back(s.numel() ? s : torch::Tensor());
   c.config_yaml = get(root, "config", path).toStringRef();
   for (const auto& item : get(root, "tokenizer", path).toGenericDict())
     c.tokenizer_files[item.key().toStringRef()] = tensor_to_bytes(item.value().toTensor());
@@ -141,7 +161,8 @@ CheckpointManager::CheckpointManager(std::string run_dir, int save_top_k, std::s
 }
 
 void CheckpointManager::record(const std::string& file, const Checkpoint& c) {
-  entries_[file] = Entry{c.progress.step, c.progress.epoch, c.metrics};
+  const auto n = c.shape.micro_batches_per_epoch;
+  entries_[file] = Entry{c.progress.step, n > 0 && c.progress.position >= 0 ? c.progress.position / n : -1, c.metrics};
 }
 
 void CheckpointManager::save_last(const Checkpoint& c) {
@@ -186,7 +207,7 @@ std::vector<std::string> CheckpointManager::ranked_paths() const {
   return out;
 }
 
-std::optional<Checkpoint> CheckpointManager::load_newest_valid(std::vector<std::string>* problems) const {
+std::string CheckpointManager::newest_valid_path(std::vector<std::string>* problems) const {
   // Newest first by the step in the index; files it could not read come first and fail again.
   std::vector<std::pair<std::int64_t, std::string>> candidates;
   for (const auto& e : fs::directory_iterator(dir_)) {
@@ -198,12 +219,21 @@ std::optional<Checkpoint> CheckpointManager::load_newest_valid(std::vector<std::
   std::sort(candidates.rbegin(), candidates.rend());
   for (const auto& [_, path] : candidates) {
     try {
-      return load_checkpoint(path);
+      load_checkpoint(path);
+      return path;
     } catch (const Error& e) {
       if (problems) problems->push_back(e.what());
+    } catch (const std::exception& e) {  // LibTorch's c10::Error from a payload that unpickles wrongly
+      if (problems) problems->push_back("checkpoint " + path + ": " + e.what());
     }
   }
-  return std::nullopt;
+  return "";
+}
+
+std::optional<Checkpoint> CheckpointManager::load_newest_valid(std::vector<std::string>* problems) const {
+  const auto path = newest_valid_path(problems);
+  if (path.empty()) return std::nullopt;
+  return load_checkpoint(path);
 }
 
 void CheckpointManager::write_index() const {

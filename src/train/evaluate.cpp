@@ -20,12 +20,15 @@ Evaluation evaluate(CtcModel& model, const Dataset& dataset, const Tokenizer& to
   so.batch_duration = o.batch_size > 0 ? 0.0 : o.batch_duration;
   so.batch_size = o.batch_size;
   so.num_buckets = 4;
+  so.bucket_group = 1;
   so.shuffle = false;
   DurationBucketSampler sampler(durations, so);
   LoaderOptions lo;
   lo.num_workers = o.num_workers;
   lo.sample_rate = o.sample_rate;
   lo.pin_memory = o.device.is_cuda();
+  lo.rank = o.rank;
+  lo.world_size = o.world_size;
   DataLoader loader(dataset, tokenizer, sampler, nullptr, lo);
 
   const bool was_training = model->is_training();
@@ -35,20 +38,24 @@ Evaluation evaluate(CtcModel& model, const Dataset& dataset, const Tokenizer& to
   Evaluation ev;
   ev.references.resize(dataset.entries.size());
   ev.hypotheses.resize(dataset.entries.size());
-  while (auto batch = loader.next()) {
-    auto audio = batch->audio.to(o.device, /*non_blocking=*/true);
-    auto lengths = batch->audio_lengths.to(o.device, true);
+  std::vector<bool> mine(dataset.entries.size(), false);
+  for (std::int64_t g = o.rank; g < sampler.batches_per_epoch(); g += o.world_size) {
+    const auto batch = loader.next();
+    auto audio = batch.audio.to(o.device, /*non_blocking=*/true);
+    auto lengths = batch.audio_lengths.to(o.device, true);
     compat::AutocastGuard autocast(o.device, precision.autocast, precision.dtype);
     auto [feats, feat_lengths] = model->features(audio, lengths);
     auto [log_probs, enc_lengths] = model->forward(feats, feat_lengths);
     const auto hyps = greedy_ctc_decode(log_probs, enc_lengths, tokenizer.blank_id());
     for (std::size_t i = 0; i < hyps.size(); ++i) {
-      const auto index = batch->indices[i];
+      const auto index = batch.indices[i];
+      mine[index] = true;
       ev.references[index] = normalize_whitespace(dataset.entries[index].text);
       ev.hypotheses[index] = tokenizer.decode(hyps[i].tokens);
     }
   }
-  for (std::size_t i = 0; i < ev.references.size(); ++i) ev.counts.add(ev.references[i], ev.hypotheses[i]);
+  for (std::size_t i = 0; i < ev.references.size(); ++i)
+    if (mine[i]) ev.counts.add(ev.references[i], ev.hypotheses[i]);
   if (was_training) model->train();
   return ev;
 }

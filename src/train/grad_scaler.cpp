@@ -4,19 +4,20 @@
 
 namespace sori {
 
-torch::Tensor clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
+torch::Tensor grad_norm(const std::vector<torch::Tensor>& params) {
   std::vector<torch::Tensor> norms;
-  for (const auto& p : params)
-    if (p.grad().defined()) norms.push_back(p.grad().detach().to(torch::kFloat32).norm(2));
-  if (norms.empty()) return torch::zeros({});
-  auto total = torch::stack(norms).norm(2);
-  if (max_norm > 0) {
-    // clamp(max_norm / (norm + 1e-6), max=1): a no-op when the norm is small, NaN-safe otherwise.
-    auto coef = torch::clamp_max(max_norm / (total + 1e-6), 1.0);
-    for (const auto& p : params)
-      if (p.grad().defined()) p.grad().mul_(coef.to(p.grad().scalar_type()));
+  for (const auto& p : params) {
+    if (!p.grad().defined()) continue;
+    const auto g = p.grad().detach();
+    norms.push_back((g.scalar_type() == torch::kFloat64 ? g : g.to(torch::kFloat32)).norm(2));
   }
-  return total;
+  if (norms.empty()) return torch::zeros({});
+  return torch::stack(norms).norm(2);
+}
+
+void scale_gradients(const std::vector<torch::Tensor>& params, const torch::Tensor& factor) {
+  for (const auto& p : params)
+    if (p.grad().defined()) p.grad().mul_(factor.to(p.grad().scalar_type()));
 }
 
 GradScaler::GradScaler(Options options, const torch::Device& device) : options_(options) {
@@ -27,18 +28,6 @@ GradScaler::GradScaler(Options options, const torch::Device& device) : options_(
 
 torch::Tensor GradScaler::scale(const torch::Tensor& loss) const {
   return options_.enabled ? loss * scale_ : loss;
-}
-
-std::pair<torch::Tensor, torch::Tensor> GradScaler::unscale_and_clip(const std::vector<torch::Tensor>& params,
-                                                                     double max_norm) {
-  if (options_.enabled) {
-    const auto inv = scale_.reciprocal();
-    for (const auto& p : params)
-      if (p.grad().defined()) p.grad().mul_(inv.to(p.grad().scalar_type()));
-  }
-  // The global norm is inf/NaN exactly when some gradient is: one reduction serves both.
-  auto norm = clip_grad_norm(params, max_norm);
-  return {norm, torch::logical_not(torch::isfinite(norm))};
 }
 
 void GradScaler::update(const torch::Tensor& found_inf) {

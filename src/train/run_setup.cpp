@@ -6,7 +6,6 @@
 #include <mutex>
 
 #include "sori/core/error.h"
-#include "sori/core/torch_compat.h"
 
 namespace sori {
 
@@ -18,36 +17,50 @@ void configure_threads(int num_threads, const torch::Device& device) {
   }
 }
 
-std::pair<torch::Tensor, std::vector<torch::Tensor>> capture_rng_states() {
+namespace {
+at::Generator cuda_generator(const torch::Device& device) {
+  return at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, device.has_index() ? device.index() : 0));
+}
+}  // namespace
+
+std::pair<torch::Tensor, torch::Tensor> capture_rng_state(const torch::Device& device) {
   auto cpu = at::detail::getDefaultCPUGenerator();
-  torch::Tensor cpu_state;
+  torch::Tensor cpu_state, cuda_state;
   {
     std::lock_guard<std::mutex> lock(cpu.mutex());
     cpu_state = cpu.get_state();
   }
-  std::vector<torch::Tensor> cuda;
-  if (compat::cuda_available()) {
-    for (int i = 0; i < static_cast<int>(torch::cuda::device_count()); ++i) {
-      auto gen = at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(i)));
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      cuda.push_back(gen.get_state());
-    }
+  if (device.is_cuda()) {
+    auto gen = cuda_generator(device);
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    cuda_state = gen.get_state();
   }
-  return {cpu_state, cuda};
+  return {cpu_state, cuda_state};
 }
 
-void restore_rng_states(const torch::Tensor& cpu_state, const std::vector<torch::Tensor>& cuda) {
+void restore_rng_state(const torch::Tensor& cpu_state, const torch::Tensor& cuda_state, const torch::Device& device) {
   auto cpu = at::detail::getDefaultCPUGenerator();
   {
     std::lock_guard<std::mutex> lock(cpu.mutex());
     cpu.set_state(cpu_state);
   }
-  if (!compat::cuda_available()) return;
-  const auto n = std::min<std::size_t>(cuda.size(), torch::cuda::device_count());
-  for (std::size_t i = 0; i < n; ++i) {
-    auto gen = at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(i)));
+  if (device.is_cuda() && cuda_state.defined()) {
+    auto gen = cuda_generator(device);
     std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(cuda[i]);
+    gen.set_state(cuda_state);
+  }
+}
+
+void seed_generators(std::uint64_t seed, const torch::Device& device) {
+  auto cpu = at::detail::getDefaultCPUGenerator();
+  {
+    std::lock_guard<std::mutex> lock(cpu.mutex());
+    cpu.set_current_seed(seed);
+  }
+  if (device.is_cuda()) {
+    auto gen = cuda_generator(device);
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_current_seed(seed);
   }
 }
 

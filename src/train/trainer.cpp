@@ -4,255 +4,287 @@
 #include <torch/torch.h>
 
 #include <chrono>
-#include <cmath>
 #include <filesystem>
-#include <sstream>
+#include <optional>
 
 #include "sori/core/error.h"
 #include "sori/core/fs.h"
-#include "sori/core/rng.h"
 #include "sori/core/torch_compat.h"
-#include "sori/data/feasibility.h"
-#include "sori/data/loader.h"
-#include "sori/features/spec_augment.h"
-#include "sori/model/ctc_model.h"
+#include "sori/dist/gradient_reducer.h"
+#include "sori/dist/launch_env.h"
+#include "sori/dist/process_group.h"
+#include "sori/dist/sync_batch_norm.h"
 #include "sori/train/checkpoint.h"
-#include "sori/train/ctc_loss.h"
 #include "sori/train/evaluate.h"
-#include "sori/train/grad_scaler.h"
+#include "sori/train/loop_schedule.h"
 #include "sori/train/lr_schedule.h"
 #include "sori/train/metrics_log.h"
-#include "sori/train/precision.h"
 #include "sori/train/run_setup.h"
+#include "sori/train/training_data.h"
+#include "sori/train/training_step.h"
 
 namespace sori {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
+namespace {
+
+// "auto" and "cuda" bind cuda:LOCAL_RANK, or device 0 when the launcher left one GPU visible.
+torch::Device training_device(const std::string& name, const dist::LaunchEnv& env) {
+  if (name == "cpu" || (name == "auto" && !compat::cuda_available())) return torch::kCPU;
+  if (name == "auto" || name == "cuda") {
+    const auto visible = static_cast<int>(torch::cuda::device_count());
+    SORI_CHECK(visible > 0, "trainer.device: ", name, " but no CUDA device is visible");
+    const int index = visible == 1 ? 0 : env.local_rank;
+    SORI_CHECK(index < visible, "trainer.device: local rank ", env.local_rank, " has no GPU (", visible,
+               " visible); start one process per GPU");
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+  }
+  return torch::Device(name);
+}
+
+}  // namespace
+
 struct Trainer::State {
   Config config;
   TrainOptions options;
+  dist::LaunchEnv env;
   torch::Device device = torch::kCPU;
   Precision precision;
-  std::unique_ptr<Tokenizer> tokenizer;
-  std::map<std::string, std::string> tokenizer_files;
-  std::unique_ptr<WaveformAugmenter> augmenter;
-  Dataset train_set;
-  std::vector<std::pair<std::string, Dataset>> val_sets;
-  std::unique_ptr<DurationBucketSampler> sampler;
-  std::unique_ptr<DataLoader> loader;
+  std::unique_ptr<dist::ProcessGroup> group;
+  std::unique_ptr<TrainingData> data;
   CtcModel model{nullptr};
-  std::vector<torch::Tensor> params;
-  std::unique_ptr<torch::optim::AdamW> optimizer;
-  std::unique_ptr<LrSchedule> schedule;
+  std::unique_ptr<Optimizer> optimizer;
   std::unique_ptr<GradScaler> scaler;
-  std::unique_ptr<CheckpointManager> checkpoints;
-  std::unique_ptr<MetricsLog> metrics;
+  std::unique_ptr<dist::GradientReducer> reducer;
+  std::unique_ptr<TrainingStep> step;
+  std::unique_ptr<LoopSchedule> loop;
+  std::unique_ptr<LrSchedule> schedule;
+  std::unique_ptr<CheckpointManager> checkpoints;  // rank 0
+  std::unique_ptr<MetricsLog> metrics;             // rank 0
   TrainProgress progress;
-  std::int64_t max_steps = 0, steps_per_epoch = 0, val_interval = 0, last_validated = -1;
+  std::int64_t last_validated = -1;
   bool stop = false;
 
   void setup();
-  void resume();
-  torch::Tensor forward_backward(const Batch& batch, int micro);
+  std::optional<Checkpoint> choose_checkpoint();
+  void restore(const Checkpoint& ckpt);
   void validate();
-  Checkpoint snapshot(const std::map<std::string, double>& metrics) const;
-  double lr() const { return schedule->at(progress.step); }
+  void save_last(const std::map<std::string, double>& metrics = {});
+  void save(const std::map<std::string, double>& metrics, bool ranked);
+  void sync_buffers();
+  DataParallelShape shape() const {
+    return {group->world_size(), std::max(1, config.trainer.accumulate_grad_batches), config.trainer.bucket_group,
+            data->sampler->batches_per_epoch()};
+  }
 };
 
 Trainer::Trainer(Config config, TrainOptions options) : s_(std::make_unique<State>()) {
   s_->config = std::move(config);
   s_->options = std::move(options);
   s_->setup();
-  s_->resume();
 }
 
 Trainer::~Trainer() = default;
 
+std::optional<Checkpoint> Trainer::State::choose_checkpoint() {
+  // Rank 0 chooses; every rank loads the file it chose (run_dir must be shared across nodes).
+  std::string path;
+  if (group->is_main() && !options.resume.empty()) {
+    if (options.resume == "auto") {
+      std::vector<std::string> problems;
+      path = checkpoints->newest_valid_path(&problems);
+      for (const auto& p : problems) spdlog::warn("skipping unusable checkpoint: {}", p);
+      if (path.empty()) spdlog::info("resume auto: no usable checkpoint in {}, starting fresh", checkpoints->dir());
+    } else {
+      path = options.resume;
+    }
+  }
+  path = group->exchange("resume", path)[0];
+  if (path.empty()) return std::nullopt;
+  try {
+    return load_checkpoint(path);
+  } catch (const Error& e) {
+    SORI_FAIL("rank ", group->rank(), ": ", e.what(),
+              group->distributed() ? " (rank 0 chose this file: is trainer.run_dir on a filesystem all nodes share?)" : "");
+  }
+}
+
 void Trainer::State::setup() {
   const auto& c = config;
-  device = compat::parse_device(c.trainer.device);
+  env = dist::read_launch_env();
+  device = training_device(c.trainer.device, env);
   precision = resolve_precision(c.trainer.precision, device);
   configure_threads(c.trainer.num_threads, device);
   torch::manual_seed(c.trainer.seed);
-  fs::create_directories(c.trainer.run_dir);
-  const std::string yaml = config_to_yaml(c);
-  spdlog::info("resolved config:\n{}", yaml);
-  write_file_atomic((fs::path(c.trainer.run_dir) / "config.yaml").string(), yaml);
-
-  tokenizer = load_tokenizer(c.model.tokenizer, c.model.train_ds.manifest_filepath);
-  const auto tokenizer_dir = (fs::path(c.trainer.run_dir) / "tokenizer").string();
-  tokenizer->save(tokenizer_dir);
-  tokenizer_files = read_tokenizer_files(tokenizer_dir);  // every checkpoint carries them
-  augmenter = std::make_unique<WaveformAugmenter>(c.model.augmentation, c.model.sample_rate);
-  const FeasibilityChecker checker(c, *tokenizer, augmenter->max_speed());
-  std::vector<FeasibilityReport> feasibility;
-  for (const auto& m : c.model.train_ds.manifest_filepath) feasibility.push_back(check_feasibility(m, checker));
-  spdlog::info("{}", format_feasibility(feasibility, c, augmenter->max_speed()));
-  DatasetFilters filters{c.model.train_ds.min_duration, c.model.train_ds.max_duration, c.model.train_ds.skip_invalid, true, {}};
-  if (c.model.train_ds.drop_infeasible) filters.feasible = [&](const ManifestEntry& e) { return checker.feasible(e); };
-  train_set = load_dataset(c.model.train_ds.manifest_filepath, filters);
-  spdlog::info("train: {} utterances, {:.2f} h; {}", train_set.entries.size(), train_set.hours(), train_set.dropped.summary());
-  for (const auto& m : c.model.validation_ds.manifest_filepath) {
-    DatasetFilters vf{c.model.validation_ds.min_duration, c.model.validation_ds.max_duration,
-                      c.model.validation_ds.skip_invalid, true, {}};
-    val_sets.emplace_back(fs::path(m).stem().string(), load_dataset({m}, vf));
+  dist::ProcessGroupOptions po;
+  po.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(c.trainer.dist_timeout_s * 1000));
+  po.startup_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(c.trainer.dist_startup_timeout_s * 1000));
+  group = env.distributed() ? std::make_unique<dist::ProcessGroup>(env, device, po) : std::make_unique<dist::ProcessGroup>();
+  if (!group->is_main()) spdlog::set_level(spdlog::level::warn);  // rank 0 reports progress
+  DurationBucketSampler::check_world_size(c.trainer.bucket_group, group->world_size());
+  if (group->is_main()) {
+    fs::create_directories(c.trainer.run_dir);
+    const std::string yaml = config_to_yaml(c);
+    spdlog::info("resolved config:\n{}", yaml);
+    write_file_atomic((fs::path(c.trainer.run_dir) / "config.yaml").string(), yaml);
+    checkpoints = std::make_unique<CheckpointManager>(c.trainer.run_dir, c.checkpoint.save_top_k, c.checkpoint.monitor,
+                                                      c.checkpoint.mode);
+    metrics = std::make_unique<MetricsLog>((fs::path(c.trainer.run_dir) / "metrics.jsonl").string());
   }
+  const auto resume_from = choose_checkpoint();
+  data = std::make_unique<TrainingData>(c, *group, device, resume_from ? &resume_from->tokenizer_files : nullptr);
 
-  std::vector<double> durations;
-  for (const auto& e : train_set.entries) durations.push_back(e.duration);
-  const auto& ds = c.model.train_ds;
-  sampler = std::make_unique<DurationBucketSampler>(
-      durations, SamplerOptions{ds.batch_duration, ds.batch_size, ds.num_buckets, ds.shuffle, c.trainer.seed, 0, 1});
-  LoaderOptions lo;
-  lo.num_workers = ds.num_workers;
-  lo.prefetch_batches = ds.prefetch_batches;
-  lo.sample_rate = c.model.sample_rate;
-  lo.quality = parse_resample_quality(c.model.augmentation.resample_quality);
-  lo.augment = true;
-  lo.pin_memory = device.is_cuda();
-  lo.skip_invalid = ds.skip_invalid;
-  lo.seed = c.trainer.seed;
-  loader = std::make_unique<DataLoader>(train_set, *tokenizer, *sampler, augmenter.get(), lo);
-
-  model = CtcModel(c.model, tokenizer->vocab_size());
-  model->to(device);
-  params = model->parameters();
-  const auto& o = c.model.optim;
-  SORI_CHECK(o.name == "adamw", "model.optim.name: only adamw is supported, found '", o.name, "'");
-  SORI_CHECK(o.betas.size() == 2, "model.optim.betas: expected two values, found ", o.betas.size());
-  optimizer = std::make_unique<torch::optim::AdamW>(
-      params, torch::optim::AdamWOptions(o.lr).betas({o.betas[0], o.betas[1]}).eps(o.eps).weight_decay(o.weight_decay));
-
-  const int accumulate = std::max(1, c.trainer.accumulate_grad_batches);
-  steps_per_epoch = std::max<std::int64_t>(1, sampler->batches_per_epoch() / accumulate);
-  max_steps = c.trainer.max_steps > 0 ? c.trainer.max_steps : steps_per_epoch * c.trainer.max_epochs;
-  schedule = std::make_unique<LrSchedule>(o, max_steps, c.model.encoder.d_model);
-  GradScaler::Options so;
-  so.enabled = precision.loss_scaling;
-  scaler = std::make_unique<GradScaler>(so, device);
-  checkpoints = std::make_unique<CheckpointManager>(c.trainer.run_dir, c.checkpoint.save_top_k, c.checkpoint.monitor,
-                                                    c.checkpoint.mode);
-  metrics = std::make_unique<MetricsLog>((fs::path(c.trainer.run_dir) / "metrics.jsonl").string());
-  val_interval = std::max<std::int64_t>(
-      1, static_cast<std::int64_t>(std::llround(c.trainer.val_check_interval.resolve(static_cast<double>(steps_per_epoch)))));
-  spdlog::info("model: {} parameters on {}; {} batches per epoch, {} steps (max), validation every {} steps",
-               count_parameters(*model), device.str(), sampler->batches_per_epoch(), max_steps, val_interval);
-}
-
-void Trainer::State::resume() {
-  if (options.resume.empty()) {
+  model = CtcModel(c.model, data->tokenizer->vocab_size());
+  model->to(device, precision.param_dtype);
+  optimizer = std::make_unique<Optimizer>(c.model.optim, model->parameters());
+  scaler = std::make_unique<GradScaler>(GradScaler::Options{precision.loss_scaling}, device);
+  LoopScheduleOptions lo;
+  lo.micro_batches_per_epoch = data->sampler->batches_per_epoch();
+  lo.world_size = group->world_size();
+  lo.accumulate = std::max(1, c.trainer.accumulate_grad_batches);
+  lo.max_steps = c.trainer.max_steps;
+  lo.max_epochs = c.trainer.max_epochs;
+  lo.val_check_interval = c.trainer.val_check_interval;
+  lo.checkpoint_every_n_steps = c.checkpoint.every_n_steps;
+  loop = std::make_unique<LoopSchedule>(lo);
+  schedule = std::make_unique<LrSchedule>(c.model.optim, loop->max_steps(), c.model.encoder.d_model);
+  if (resume_from) {
+    restore(*resume_from);
+  } else if (metrics) {
     metrics->truncate_after(-1);
-    return;
   }
-  std::optional<Checkpoint> ckpt;
-  if (options.resume == "auto") {
-    std::vector<std::string> problems;
-    ckpt = checkpoints->load_newest_valid(&problems);
-    for (const auto& p : problems) spdlog::warn("skipping unusable checkpoint: {}", p);
-    if (!ckpt) {
-      spdlog::info("resume auto: no checkpoint in {}, starting fresh", checkpoints->dir());
-      metrics->truncate_after(-1);
-      return;
-    }
+  if (group->distributed()) {
+    // Every rank starts from rank 0's weights and buffers, as DDP does.
+    auto tensors = model->parameters();
+    for (const auto& b : model->buffers()) tensors.push_back(b);
+    group->broadcast_from_main(tensors);
+    if (c.trainer.sync_batchnorm) dist::install_sync_batch_norm(*model, *group);
+    reducer = std::make_unique<dist::GradientReducer>(*group, model->parameters(),
+                                                      dist::GradientReducerOptions{c.trainer.ddp_bucket_mb, c.trainer.ddp_overlap});
+  }
+  step = std::make_unique<TrainingStep>(
+      c, TrainingStepParts{model, optimizer.get(), scaler.get(), group.get(), reducer.get(), device, precision,
+                           data->tokenizer->blank_id()});
+  spdlog::info("model: {} parameters on {}; {} micro-batches per epoch, {} ranks x accumulate {}: {} steps (max)",
+               count_parameters(*model), device.str(), data->sampler->batches_per_epoch(), group->world_size(),
+               lo.accumulate, loop->max_steps());
+}
+
+void Trainer::State::restore(const Checkpoint& ckpt) {
+  const auto now = shape();
+  if (ckpt.shape.micro_batches_per_epoch > 0) {
+    check_resume_shape(ckpt.shape, now);
+    SORI_CHECK(ckpt.progress.position == loop->position(ckpt.progress.step), "checkpoint: position ",
+               ckpt.progress.position, " does not match step ", ckpt.progress.step, " x ", now.world_size * now.accumulate,
+               " micro-batches");
   } else {
-    ckpt = load_checkpoint(options.resume);
+    spdlog::warn("checkpoint from an older Sori or an import: the data order restarts at the global position of step {}",
+                 ckpt.progress.step);
   }
-  load_state_dict(*model, ckpt->model, "checkpoint");
-  std::istringstream in(ckpt->optimizer);
-  torch::serialize::InputArchive archive;
-  archive.load_from(in, device);
-  optimizer->load(archive);
-  scaler->load(ckpt->scaler_scale, ckpt->scaler_growth_tracker);
-  restore_rng_states(ckpt->cpu_rng_state, ckpt->cuda_rng_states);
-  progress = ckpt->progress;
-  loader->restore({progress.epoch, progress.batch_index});
-  metrics->truncate_after(progress.step);
-  last_validated = ckpt->metrics.empty() ? -1 : progress.step;
-  spdlog::info("resumed at step {} (epoch {}, batch {})", progress.step, progress.epoch, progress.batch_index);
+  load_state_dict(*model, ckpt.model, "checkpoint");
+  model->to(device, precision.param_dtype);
+  optimizer->load(ckpt.optimizer, device, "checkpoint");
+  scaler->load(ckpt.scaler_scale, ckpt.scaler_growth_tracker);
+  const auto r = static_cast<std::size_t>(group->rank());
+  if (ckpt.shape.world_size == group->world_size() && r < ckpt.cpu_rng_states.size())
+    restore_rng_state(ckpt.cpu_rng_states[r], r < ckpt.cuda_rng_states.size() ? ckpt.cuda_rng_states[r] : torch::Tensor(),
+                      device);
+  progress = ckpt.progress;
+  progress.position = loop->position(progress.step);
+  data->loader->restore(progress.position);
+  if (metrics) metrics->truncate_after(progress.step);
+  last_validated = ckpt.metrics.empty() ? -1 : progress.step;
+  spdlog::info("resumed at step {} (global micro-batch {}, epoch {:.2f})", progress.step, progress.position,
+               loop->epoch_progress(progress.step));
 }
 
-Checkpoint Trainer::State::snapshot(const std::map<std::string, double>& m) const {
+// Without sync BatchNorm each rank's running statistics drift apart: validation and
+// checkpoints use rank 0's, as DDP's buffer broadcast does.
+void Trainer::State::sync_buffers() {
+  if (group->distributed() && !config.trainer.sync_batchnorm) group->broadcast_from_main(model->buffers());
+}
+
+void Trainer::State::save(const std::map<std::string, double>& m, bool ranked) {
+  sync_buffers();
+  const auto [cpu, cuda] = capture_rng_state(device);
   Checkpoint c;
-  c.model = state_dict(*model);
-  torch::serialize::OutputArchive archive;
-  optimizer->save(archive);
-  std::ostringstream os;
-  archive.save_to(os);
-  c.optimizer = os.str();
-  c.scaler_scale = scaler->scale_value();
-  c.scaler_growth_tracker = scaler->growth_tracker();
-  c.progress = progress;
-  const auto pos = loader->state();
-  c.progress.epoch = pos.epoch;
-  c.progress.batch_index = pos.index;
-  std::tie(c.cpu_rng_state, c.cuda_rng_states) = capture_rng_states();
-  c.config_yaml = config_to_yaml(config);
-  c.tokenizer_files = tokenizer_files;
-  c.metrics = m;
-  return c;
+  for (const auto& state : group->all_gather(cpu.to(device))) c.cpu_rng_states.push_back(state.cpu());
+  if (cuda.defined())
+    for (const auto& state : group->all_gather(cuda.to(device))) c.cuda_rng_states.push_back(state.cpu());
+  if (group->is_main()) {
+    c.model = state_dict(*model);
+    c.optimizer = optimizer->save();
+    c.scaler_scale = scaler->scale_value();
+    c.scaler_growth_tracker = scaler->growth_tracker();
+    c.progress = progress;
+    c.shape = shape();
+    c.config_yaml = config_to_yaml(config);
+    c.tokenizer_files = data->tokenizer_files;
+    c.metrics = m;
+    ranked ? checkpoints->save_ranked(c) : checkpoints->save_last(c);
+  }
+  group->barrier();  // no rank runs ahead of a checkpoint that may yet fail to write
 }
 
-torch::Tensor Trainer::State::forward_backward(const Batch& batch, int micro) {
-  const auto audio = batch.audio.to(device, /*non_blocking=*/true);
-  const auto lengths = batch.audio_lengths.to(device, true);
-  const auto tokens = batch.tokens.to(device, true);
-  const auto token_lengths = batch.token_lengths.to(device, true);
-  const int hop = model->featurizer()->hop_length();
-  std::vector<std::int64_t> frames;  // from the host copy of the lengths: no device sync
-  const auto* host_lengths = batch.audio_lengths.data_ptr<std::int64_t>();
-  for (std::int64_t i = 0; i < batch.audio_lengths.size(0); ++i) frames.push_back(host_lengths[i] / hop);
-  torch::Tensor log_probs, enc_lengths;
-  {
-    compat::AutocastGuard autocast(device, precision.autocast, precision.dtype);
-    auto [feats, feat_lengths] = model->features(audio, lengths);
-    std::mt19937_64 rng(mix_seed({config.trainer.seed, static_cast<std::uint64_t>(progress.step),
-                                  static_cast<std::uint64_t>(micro), 0x5BEC}));
-    feats = spec_augment(feats, frames, config.model.spec_augment, rng);
-    std::tie(log_probs, enc_lengths) = model->forward(feats, feat_lengths);
-  }
-  auto loss = ctc_loss_mean_volume(log_probs, enc_lengths, tokens, token_lengths, tokenizer->blank_id());
-  scaler->scale(loss / std::max(1, config.trainer.accumulate_grad_batches)).backward();
-  return loss.detach();
-}
+void Trainer::State::save_last(const std::map<std::string, double>& m) { save(m, false); }
 
 void Trainer::State::validate() {
-  if (val_sets.empty() || last_validated == progress.step) return;
+  if (data->val_sets.empty() || last_validated == progress.step) return;
   last_validated = progress.step;
+  sync_buffers();
   const auto& v = config.model.validation_ds;
-  EvaluationOptions eo{v.batch_duration > 0 ? v.batch_duration : 120.0, v.batch_size, std::max(1, v.num_workers),
-                       config.model.sample_rate, device, config.trainer.precision};
+  EvaluationOptions eo;
+  eo.batch_duration = v.batch_duration > 0 ? v.batch_duration : 120.0;
+  eo.batch_size = v.batch_size;
+  eo.num_workers = std::max(1, v.num_workers);
+  eo.sample_rate = config.model.sample_rate;
+  eo.device = device;
+  eo.precision = config.trainer.precision;
+  eo.rank = group->rank();
+  eo.world_size = group->world_size();
   std::map<std::string, double> m;
   ErrorCounts all;
   nlohmann::json row{{"step", progress.step}};
-  for (auto& [name, ds] : val_sets) {
-    const auto ev = evaluate(model, ds, *tokenizer, eo);
-    all.merge(ev.counts);
-    m["val_cer/" + name] = ev.counts.cer();
-    m["val_wer/" + name] = ev.counts.wer();
-    m["val_cer_nospace/" + name] = ev.counts.cer_nospace();
-    spdlog::info("validation {} step {}: CER {:.2f}% WER {:.2f}% CER(no spaces) {:.2f}% ({} utterances)", name,
-                 progress.step, 100 * ev.counts.cer(), 100 * ev.counts.wer(), 100 * ev.counts.cer_nospace(),
-                 ev.counts.utterances);
+  for (auto& [name, ds] : data->val_sets) {
+    auto counts = evaluate(model, ds, *data->tokenizer, eo).counts;
+    auto t = torch::tensor({counts.char_edits, counts.chars, counts.word_edits, counts.words, counts.nospace_edits,
+                            counts.nospace_chars, counts.utterances},
+                           torch::kInt64)
+                 .to(device);
+    group->all_reduce_sum(t);  // ranks decoded disjoint shards: the sums are the whole set's
+    t = t.cpu();
+    const auto* n = t.data_ptr<std::int64_t>();
+    counts = ErrorCounts{n[0], n[1], n[2], n[3], n[4], n[5], n[6]};
+    all.merge(counts);
+    m["val_cer/" + name] = counts.cer();
+    m["val_wer/" + name] = counts.wer();
+    m["val_cer_nospace/" + name] = counts.cer_nospace();
+    if (group->is_main())
+      spdlog::info("validation {} step {}: CER {:.2f}% WER {:.2f}% CER(no spaces) {:.2f}% ({} utterances)", name,
+                   progress.step, 100 * counts.cer(), 100 * counts.wer(), 100 * counts.cer_nospace(), counts.utterances);
   }
   m["val_cer"] = all.cer();
   m["val_wer"] = all.wer();
   m["val_cer_nospace"] = all.cer_nospace();
   for (const auto& [k, val] : m) row[k] = val;
-  metrics->append(row);
+  if (metrics) metrics->append(row);
 
   const auto& ck = config.checkpoint;
   SORI_CHECK(m.count(ck.monitor), "checkpoint.monitor: unknown metric '", ck.monitor, "' (have val_cer, val_wer, ...)");
   const double value = m[ck.monitor];
-  if (progress.best_step < 0 || checkpoints->better(value + (ck.mode == "min" ? ck.early_stopping.min_delta : -ck.early_stopping.min_delta), progress.best_metric)) {
+  const double delta = ck.mode == "min" ? ck.early_stopping.min_delta : -ck.early_stopping.min_delta;
+  const bool better = ck.mode == "min" ? value + delta < progress.best_metric : value + delta > progress.best_metric;
+  if (progress.best_step < 0 || better) {
     progress.best_metric = value;
     progress.best_step = progress.step;
     progress.stale_validations = 0;
   } else {
     ++progress.stale_validations;
   }
-  checkpoints->save_ranked(snapshot(m));
+  save(m, /*ranked=*/true);
+  // Every rank computed the same metrics from the summed counts: the decision is global.
   if (ck.early_stopping.enabled && progress.stale_validations >= ck.early_stopping.patience) {
     spdlog::info("early stopping: {} has not improved for {} validations (best {:.4f} at step {})", ck.monitor,
                  progress.stale_validations, progress.best_metric, progress.best_step);
@@ -266,80 +298,74 @@ TrainSummary Trainer::fit() {
   const int accumulate = std::max(1, tc.accumulate_grad_batches);
   const auto start = Clock::now();
   auto window_start = start;
-  torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(s.device));
-  torch::Tensor norm_sum = torch::zeros({}, torch::TensorOptions().device(s.device));
-  std::int64_t window_steps = 0, start_step = s.progress.step;
-  double window_audio = 0;
+  auto norm_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(s.device));
+  double window_loss = 0, window_tokens = 0, window_audio = 0;
+  std::int64_t window_steps = 0, window_updates = 0;
+  const std::int64_t start_step = s.progress.step;
+  const auto max_steps = s.loop->max_steps();
   s.model->train();
-  while (!s.stop && s.progress.step < s.max_steps && s.loader->state().epoch < tc.max_epochs) {
+  bool stop_requested = false;
+  while (!s.stop && s.progress.step < max_steps) {
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    if (tc.max_time_s > 0 && elapsed >= tc.max_time_s) {
+    if (tc.max_time_s > 0 && elapsed >= tc.max_time_s && !stop_requested) {
       spdlog::info("trainer.max_time_s reached after {:.0f} s", elapsed);
-      break;
+      stop_requested = true;  // rides in this step's agreement: every rank stops after it
     }
-    s.optimizer->zero_grad();
-    int micro = 0;
-    bool epoch_ended = false;  // validate after the step: a checkpoint must not split an accumulation
-    while (micro < accumulate && s.loader->state().epoch < tc.max_epochs) {
-      auto batch = s.loader->next();
-      if (!batch) {
-        spdlog::info("epoch {} done: padding {:.1f}% of audio samples; {} unknown characters dropped by the tokenizer so far",
-                     s.loader->state().epoch - 1, 100 * s.loader->last_epoch_padding_fraction(),
-                     s.tokenizer->unknown_count());
-        epoch_ended = true;
-        continue;
-      }
-      loss_sum += s.forward_backward(*batch, micro);
-      window_audio += static_cast<double>(batch->valid_samples) / s.config.model.sample_rate;
-      ++micro;
-    }
-    if (micro == 0) break;
-    auto [norm, found_inf] = s.scaler->unscale_and_clip(s.params, tc.gradient_clip_val);
-    if (found_inf.item<bool>()) {  // the step's one host read
+    std::vector<Batch> micro;
+    for (int a = 0; a < accumulate; ++a) micro.push_back(s.data->loader->next());
+    for (const auto& b : micro) window_audio += static_cast<double>(b.valid_samples) / s.config.model.sample_rate;
+    s.group->set_step(s.progress.step);
+    const auto r = s.step->run(micro, s.schedule->at(s.progress.step), stop_requested);
+    ++s.progress.step;
+    s.progress.position = s.loop->position(s.progress.step);
+    ++window_steps;
+    window_loss += r.loss_sum;
+    window_tokens += r.tokens;
+    if (r.skipped) {
       ++s.progress.skipped_steps;
     } else {
-      for (auto& group : s.optimizer->param_groups())
-        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(s.lr());
-      s.optimizer->step();
-      norm_sum += norm;
+      norm_sum += r.grad_norm;
+      ++window_updates;
     }
-    s.scaler->update(found_inf);
-    ++s.progress.step;
-    ++window_steps;
 
     const auto step = s.progress.step;
-    if (step % std::max(1, tc.log_every_n_steps) == 0 || step == s.max_steps) {
+    if (s.group->is_main() && (step % std::max(1, tc.log_every_n_steps) == 0 || step == max_steps)) {
       const double secs = std::chrono::duration<double>(Clock::now() - window_start).count();
-      const double loss = loss_sum.item<double>() / (window_steps * accumulate);
-      const double gnorm = norm_sum.item<double>() / window_steps;
+      const double loss = window_tokens > 0 ? window_loss / window_tokens : 0.0;
+      const double gnorm = window_updates ? norm_sum.item<double>() / window_updates : 0.0;
       const double per_step = std::chrono::duration<double>(Clock::now() - start).count() / (step - start_step);
-      spdlog::info("step {}/{} epoch {} loss {:.4f} lr {:.3e} grad-norm {:.3f} audio {:.0f} s/s padding {:.1f}% ETA {:.0f} s",
-                   step, s.max_steps, s.loader->state().epoch, loss, s.lr(), gnorm, window_audio / secs,
-                   100 * s.loader->epoch_padding_fraction(), per_step * (s.max_steps - step));
-      s.metrics->append({{"step", step}, {"epoch", s.loader->state().epoch}, {"loss", loss}, {"lr", s.lr()},
-                         {"grad_norm", gnorm}, {"audio_s_per_s", window_audio / secs},
-                         {"padding", s.loader->epoch_padding_fraction()}, {"skipped_steps", s.progress.skipped_steps},
+      const double epoch = s.loop->epoch_progress(step), lr = s.schedule->at(step);
+      const double audio_rate = window_audio * s.group->world_size() / secs;
+      spdlog::info("step {}/{} epoch {:.2f} loss {:.4f} lr {:.3e} grad-norm {:.3f} audio {:.0f} s/s padding {:.1f}% ETA {:.0f} s",
+                   step, max_steps, epoch, loss, lr, gnorm, audio_rate, 100 * s.data->loader->epoch_padding_fraction(),
+                   per_step * (max_steps - step));
+      s.metrics->append({{"step", step}, {"epoch", epoch}, {"loss", loss}, {"lr", lr}, {"grad_norm", gnorm},
+                         {"audio_s_per_s", audio_rate}, {"padding", s.data->loader->epoch_padding_fraction()},
+                         {"skipped_steps", s.progress.skipped_steps},
                          {"elapsed_s", std::chrono::duration<double>(Clock::now() - start).count()}});
-      loss_sum.zero_();
       norm_sum.zero_();
-      window_steps = 0;
-      window_audio = 0;
+      window_loss = window_tokens = window_audio = 0;
+      window_steps = window_updates = 0;
       window_start = Clock::now();
     }
-    if (epoch_ended || step % s.val_interval == 0) s.validate();
-    if (s.config.checkpoint.every_n_steps > 0 && step % s.config.checkpoint.every_n_steps == 0)
-      s.checkpoints->save_last(s.snapshot({}));
+    if (s.loop->epoch_ended(step) && s.group->is_main())
+      spdlog::info("epoch {} done at step {}; {} unknown characters dropped by the tokenizer so far",
+                   s.loop->epoch_of_position(s.progress.position) - 1, step, s.data->tokenizer->unknown_count());
+    if (s.loop->validate_after(step)) s.validate();
+    if (s.loop->checkpoint_after(step)) s.save_last();
     if (s.options.stop_after_steps > 0 && step >= s.options.stop_after_steps) {
       spdlog::info("stopping after {} steps (--stop-after-steps)", step);
-      s.checkpoints->save_last(s.snapshot({}));
+      s.save_last();
       return TrainSummary{step, s.progress.skipped_steps, s.progress.best_metric, s.progress.best_step, false};
     }
+    if (r.stop) break;
   }
   s.validate();
-  s.checkpoints->save_last(s.snapshot({}));
+  s.save_last();
   TrainSummary summary{s.progress.step, s.progress.skipped_steps, s.progress.best_metric, s.progress.best_step, s.stop};
-  spdlog::info("training done: {} steps ({} skipped), best {} {:.4f} at step {}", summary.steps, summary.skipped_steps,
-               s.config.checkpoint.monitor, summary.best_metric, summary.best_step);
+  if (s.group->is_main())
+    spdlog::info("training done: {} steps ({} skipped), best {} {:.4f} at step {}", summary.steps, summary.skipped_steps,
+                 s.config.checkpoint.monitor, summary.best_metric, summary.best_step);
   return summary;
 }
 

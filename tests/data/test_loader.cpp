@@ -31,6 +31,7 @@ SamplerOptions sampler_options() {
   o.batch_duration = 2.0;
   o.num_buckets = 3;
   o.seed = 9;
+  o.bucket_group = 1;
   return o;
 }
 
@@ -43,10 +44,13 @@ LoaderOptions loader_options(int workers) {
   return o;
 }
 
-// All batches of one epoch, as (indices, audio sum) pairs.
-std::vector<std::pair<std::vector<std::size_t>, double>> drain(DataLoader& loader) {
+// The next n batches, as (indices, audio sum) pairs.
+std::vector<std::pair<std::vector<std::size_t>, double>> take(DataLoader& loader, std::int64_t n) {
   std::vector<std::pair<std::vector<std::size_t>, double>> out;
-  while (auto b = loader.next()) out.emplace_back(b->indices, b->audio.sum().item<double>());
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto b = loader.next();
+    out.emplace_back(b.indices, b.audio.sum().item<double>());
+  }
   return out;
 }
 }  // namespace
@@ -72,33 +76,47 @@ TEST(Loader, SameBatchesWhateverTheWorkerCount) {
   DurationBucketSampler sampler(f.durations(), sampler_options());
   DataLoader l0(f.dataset, *f.tokenizer, sampler, &aug, loader_options(0));
   DataLoader l3(f.dataset, *f.tokenizer, sampler, &aug, loader_options(3));
-  auto a = drain(l0), b = drain(l3);
-  ASSERT_EQ(a.size(), static_cast<std::size_t>(sampler.batches_per_epoch()));
-  EXPECT_EQ(a, b);
-  EXPECT_EQ(l0.state().epoch, 1);
-  EXPECT_EQ(l0.state().index, 0);
+  const auto n = sampler.batches_per_epoch();
+  EXPECT_EQ(take(l0, n + 2), take(l3, n + 2));  // across the epoch boundary too
+  EXPECT_EQ(l0.position(), n + 2);
+}
+
+TEST(Loader, RanksShareTheGlobalSequenceAndDrawAsOneProcess) {
+  Fixture f;
+  WaveformAugmenter aug(AugmentationConfig{{0.9, 1.0, 1.1}, NoiseConfig{1.0, {5, 20}, {}, "white"}, "sinc_fastest"}, 16000);
+  DurationBucketSampler sampler(f.durations(), sampler_options());
+  const auto n = sampler.batches_per_epoch();
+  DataLoader one(f.dataset, *f.tokenizer, sampler, &aug, loader_options(1));
+  const auto all = take(one, 2 * n);  // two epochs: the tail of the first runs into the second
+  for (int world : {2, 3}) {
+    for (int rank = 0; rank < world; ++rank) {
+      auto o = loader_options(1);
+      o.rank = rank;
+      o.world_size = world;
+      DataLoader shard(f.dataset, *f.tokenizer, sampler, &aug, o);
+      const auto mine = take(shard, (2 * n - rank + world - 1) / world);
+      for (std::size_t i = 0; i < mine.size(); ++i)
+        EXPECT_EQ(mine[i], all[i * world + rank]) << "world " << world << " rank " << rank << " batch " << i;
+      EXPECT_EQ(shard.position(), static_cast<std::int64_t>(mine.size()) * world);
+    }
+  }
 }
 
 TEST(Loader, RestoredPositionContinuesWithTheNextBatch) {
   Fixture f;
   DurationBucketSampler sampler(f.durations(), sampler_options());
+  const auto n = sampler.batches_per_epoch();
   DataLoader straight(f.dataset, *f.tokenizer, sampler, nullptr, loader_options(2));
-  drain(straight);
-  auto epoch1 = drain(straight);
-
-  DataLoader first(f.dataset, *f.tokenizer, sampler, nullptr, loader_options(2));
-  drain(first);
-  first.next();
-  first.next();
-  const auto saved = first.state();
-  EXPECT_EQ(saved.epoch, 1);
-  EXPECT_EQ(saved.index, 2);
+  const auto all = take(straight, n + 3);
 
   DataLoader resumed(f.dataset, *f.tokenizer, sampler, nullptr, loader_options(2));
-  resumed.restore(saved);
-  auto rest = drain(resumed);
-  ASSERT_EQ(rest.size(), epoch1.size() - 2);
-  for (std::size_t i = 0; i < rest.size(); ++i) EXPECT_EQ(rest[i], epoch1[i + 2]);
+  resumed.restore(n - 1);
+  const auto rest = take(resumed, 4);
+  for (std::size_t i = 0; i < rest.size(); ++i) EXPECT_EQ(rest[i], all[static_cast<std::size_t>(n) - 1 + i]);
+  auto o = loader_options(1);
+  o.world_size = 2;
+  DataLoader two(f.dataset, *f.tokenizer, sampler, nullptr, o);
+  EXPECT_THROW(two.restore(3), Error);  // a position must be a multiple of the world size
 }
 
 TEST(Loader, ReportsPaddingAndTokens) {
@@ -106,9 +124,8 @@ TEST(Loader, ReportsPaddingAndTokens) {
   DurationBucketSampler sampler(f.durations(), sampler_options());
   DataLoader loader(f.dataset, *f.tokenizer, sampler, nullptr, loader_options(1));
   auto b = loader.next();
-  ASSERT_TRUE(b);
-  EXPECT_EQ(b->tokens.size(0), b->audio.size(0));
-  EXPECT_GT(b->token_lengths.min().item<std::int64_t>(), 0);
+  EXPECT_EQ(b.tokens.size(0), b.audio.size(0));
+  EXPECT_GT(b.token_lengths.min().item<std::int64_t>(), 0);
   EXPECT_GE(loader.epoch_padding_fraction(), 0.0);
   EXPECT_LT(loader.epoch_padding_fraction(), 0.5);
 }
@@ -132,7 +149,6 @@ TEST(Loader, DecodeFailureNamesManifestLine) {
   skip.skip_invalid = true;
   DataLoader tolerant(f.dataset, *f.tokenizer, sampler, nullptr, skip);
   auto b = tolerant.next();
-  ASSERT_TRUE(b);
-  EXPECT_EQ(b->audio.size(0), 23);
+  EXPECT_EQ(b.audio.size(0), 23);
   EXPECT_EQ(tolerant.skipped_utterances(), 1u);
 }

@@ -164,7 +164,7 @@ TEST(Checkpoint, DetectsCorruptionAndFallsBack) {
   c.model["w"] = torch::randn({4, 4});
   c.scaler_scale = torch::ones({});
   c.scaler_growth_tracker = torch::zeros({}, torch::kInt64);
-  c.cpu_rng_state = torch::zeros({8}, torch::kUInt8);
+  c.cpu_rng_states = {torch::zeros({8}, torch::kUInt8)};
   c.config_yaml = "name: x\n";
   c.tokenizer_files["vocab.txt"] = "a\nb\n";
   c.metrics["val_cer"] = 0.25;
@@ -197,6 +197,22 @@ TEST(Checkpoint, DetectsCorruptionAndFallsBack) {
   EXPECT_EQ(fallback->progress.step, 7);
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_NE(problems[0].find("checksum mismatch"), std::string::npos);
+  // A payload that passes its checksum but does not unpickle (LibTorch throws c10::Error) is
+  // skipped as well.
+  {
+    const std::string payload = "not a pickle";
+    std::uint64_t size = payload.size(), sum = 0xcbf29ce484222325ULL;
+    for (unsigned char ch : payload) sum = (sum ^ ch) * 0x100000001b3ULL;
+    std::string file = "SORICKPT";
+    file.append(reinterpret_cast<const char*>(&size), 8).append(reinterpret_cast<const char*>(&sum), 8).append(payload);
+    test::write_text(dir.path("run/checkpoints/step_000000099.ckpt"), file);
+  }
+  problems.clear();
+  CheckpointManager again(dir.path("run"), 3, "val_cer", "min");
+  fallback = again.load_newest_valid(&problems);
+  ASSERT_TRUE(fallback);
+  EXPECT_EQ(fallback->progress.step, 7);
+  EXPECT_EQ(problems.size(), 2u);
   // A torn (truncated) file names itself too.
   fs::resize_file(last, 60);
   try {
@@ -237,7 +253,7 @@ TEST(ExactResume, SurvivesKillDashNine) {
   test::TempDir dir;
   const auto train = test::make_tone_corpus(dir, "train", 10, 4);
   test::write_text(dir.path("tiny.yaml"), test::tiny_config_yaml(train, train, dir.path("run")));
-  const std::vector<std::string> args = {"trainer.max_steps=60", "checkpoint.every_n_steps=4",
+  const std::vector<std::string> args = {"trainer.max_steps=300", "checkpoint.every_n_steps=4",
                                          "model.augmentation.speed_perturb=[0.9,1.0,1.1]", "model.encoder.dropout=0.1"};
   auto run = [&](const std::string& run_dir, const std::string& resume) {
     std::vector<std::string> argv = {SORI_BINARY, "train", "--config", dir.path("tiny.yaml")};
@@ -267,11 +283,13 @@ TEST(ExactResume, SurvivesKillDashNine) {
   const auto last = dir.path("killed/checkpoints/last.ckpt");
   for (int i = 0; i < 600 && !fs::exists(last); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  int status = 0;
+  ASSERT_EQ(waitpid(victim, &status, WNOHANG), 0) << "the run ended before it could be killed: the test proves nothing";
   kill(victim, SIGKILL);
-  const int status = wait_exit(victim);
+  status = wait_exit(victim);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
   // Killed between renaming the old `last` aside and writing the new one, only last.prev exists.
   ASSERT_TRUE(fs::exists(last) || fs::exists(dir.path("killed/checkpoints/last.prev.ckpt")));
-  EXPECT_TRUE(WIFSIGNALED(status) || WEXITSTATUS(status) == 0);
   EXPECT_EQ(wait_exit(run(dir.path("killed"), "auto")), 0);
   expect_same_parameters(dir.path("straight/checkpoints/last.ckpt"), last);
 }

@@ -43,7 +43,7 @@ std::string tiny_config_yaml(const std::string& train_manifest, const std::strin
          "  encoder: {n_layers: 1, d_model: 32, n_heads: 2, subsampling_factor: 4, subsampling_conv_channels: 8,\n"
          "            conv_kernel_size: 5, dropout: 0.0, dropout_pre_encoder: 0.0, dropout_att: 0.0}\n"
          "  optim: {lr: 5.0e-3, weight_decay: 0.0, sched: {name: CosineAnnealing, warmup_steps: 10, min_lr: 1.0e-4}}\n"
-         "trainer: {device: cpu, max_steps: 200, max_epochs: 1000, num_threads: 1, log_every_n_steps: 10, val_check_interval: 50, run_dir: " + run_dir + "}\n"
+         "trainer: {device: cpu, max_steps: 200, max_epochs: 1000, num_threads: 1, log_every_n_steps: 10, val_check_interval: 50, bucket_group: 1, run_dir: " + run_dir + "}\n"
          "checkpoint: {every_n_steps: 50, save_top_k: 2}\n";
 }
 

@@ -139,10 +139,20 @@ struct TrainerConfig {
   FractionOrCount val_check_interval = FractionOrCount::fraction(1.0);
   int accumulate_grad_batches = 1;
   double gradient_clip_val = 1.0;
-  std::string precision = "32";  // 32 | bf16 | 16
+  std::string precision = "32";  // 32 | bf16 | 16 | 64 (float64, for numerical tests)
   std::string run_dir;           // default runs/<name>
   std::uint64_t seed = 1234;
   int log_every_n_steps = 50;
+  // Data-parallel training (docs/DISTRIBUTED.md). The world size comes from the launcher.
+  int bucket_group = 8;                   // G: runs of G same-bucket micro-batches; the world size must divide it
+  double dist_timeout_s = 600.0;          // a collective waits this long for a silent rank
+  double dist_startup_timeout_s = 1800.0;  // rendezvous and start-up agreement (large manifests filter slowly)
+  double ddp_bucket_mb = 25.0;            // gradient all-reduce bucket size
+  bool ddp_overlap = true;                // all-reduce buckets while backward runs
+  bool sync_batchnorm = true;             // BatchNorm statistics over all ranks' frames, as NeMo trains
+  // CTC normalisation: global_tokens = sum of utterance losses over all ranks and micro-batches
+  // of the step / their total target tokens; nemo = per-micro-batch mean_volume, averaged.
+  std::string loss_reduction = "global_tokens";
 };
 
 struct EarlyStoppingConfig {

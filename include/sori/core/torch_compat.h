@@ -6,7 +6,16 @@
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
+#include <chrono>
+#include <memory>
 #include <string>
+#include <vector>
+
+namespace c10d {
+class Store;
+class ProcessGroup;
+class Reducer;
+}  // namespace c10d
 
 namespace sori::compat {
 
@@ -78,5 +87,24 @@ class AutocastGuard {
 
 // torch.cuda.is_bf16_supported(): compute capability >= 8.0. False on CPU-only builds.
 bool bf16_supported(const torch::Device& device);
+
+// ---- c10d (src/core/torch_compat_c10d.cpp). In 1.13 ProcessGroupGloo/NCCL are ProcessGroups;
+// in 2.x they are Backends registered inside a ProcessGroup, and the Reducer's constructor
+// changed its arguments several times. Callers see one signature.
+bool gloo_available();  // built with c10d Gloo (Debian's libgloo-dev, or a LibTorch that ships it)
+bool nccl_available();  // built against a CUDA LibTorch
+// `hostname`: the address this rank's Gloo transport binds (loopback for single-node tests).
+c10::intrusive_ptr<c10d::ProcessGroup> new_gloo_group(const c10::intrusive_ptr<c10d::Store>& store, int rank,
+                                                      int size, std::chrono::milliseconds timeout,
+                                                      const std::string& hostname);
+c10::intrusive_ptr<c10d::ProcessGroup> new_nccl_group(const c10::intrusive_ptr<c10d::Store>& store, int rank,
+                                                      int size, std::chrono::milliseconds timeout);
+// DDP's gradient reducer over `params` with the given buckets (indices into params), gradients as
+// bucket views, every parameter expected to receive a gradient.
+std::unique_ptr<c10d::Reducer> new_reducer(const std::vector<torch::Tensor>& params,
+                                           const std::vector<std::vector<std::size_t>>& buckets,
+                                           const std::vector<std::size_t>& bucket_size_limits,
+                                           const c10::intrusive_ptr<c10d::ProcessGroup>& group,
+                                           std::int64_t bucket_bytes_cap, std::int64_t first_bucket_bytes_cap);
 
 }  // namespace sori::compat

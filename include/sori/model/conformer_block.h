@@ -11,6 +11,7 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
+#include <functional>
 #include <string>
 
 #include "sori/model/attention.h"
@@ -39,6 +40,10 @@ class ConformerFeedForwardImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ConformerFeedForward);
 
+// How a BatchNorm1d normalises in training mode. Data-parallel training installs sync BatchNorm
+// here (dist/sync_batch_norm.h); unset, the module's own forward runs.
+using BatchNormFunction = std::function<torch::Tensor(torch::nn::BatchNorm1dImpl& norm, const torch::Tensor& x)>;
+
 // Pointwise Conv1d(d -> 2d), GLU, padding zeroed, depthwise Conv1d(k, pad (k-1)/2), BatchNorm1d
 // (or LayerNorm), SiLU, pointwise Conv1d(d -> d). In training BatchNorm's statistics include the
 // zeroed padding frames, exactly as in NeMo.
@@ -47,8 +52,10 @@ class ConformerConvolutionImpl : public torch::nn::Module {
   ConformerConvolutionImpl(int d_model, int kernel_size, const std::string& norm_type);
   // x [B, T, d], pad_mask [B, T] true at padding
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& pad_mask);
+  void set_batch_norm_function(BatchNormFunction f) { batch_norm_function_ = std::move(f); }
 
  private:
+  BatchNormFunction batch_norm_function_;
   torch::nn::Conv1d pointwise_conv1_{nullptr}, depthwise_conv_{nullptr}, pointwise_conv2_{nullptr};
   torch::nn::BatchNorm1d batch_norm_{nullptr};
   torch::nn::LayerNorm layer_norm_{nullptr};

@@ -1,6 +1,6 @@
 // Checkpoints hold everything needed to continue a run bit for bit: model, optimizer, loss
-// scaler, step and epoch, sampler position, RNG states, best metrics, the resolved config and
-// the tokenizer. File layout: "SORICKPT" | payload size (u64 LE) | FNV-1a-64 of the payload |
+// scaler, step, the global data position and the data-parallel shape it was reached with, every
+// rank's RNG states, best metrics, the resolved config and the tokenizer. File layout: "SORICKPT" | payload size (u64 LE) | FNV-1a-64 of the payload |
 // payload (a torch::pickle_save'd dict). Written atomically (temp file, fsync, rename), so a
 // crash leaves the previous file intact; a torn or altered file fails its checksum on load.
 #pragma once
@@ -13,13 +13,13 @@
 #include <vector>
 
 #include "sori/model/state_dict.h"
+#include "sori/train/loop_schedule.h"
 
 namespace sori {
 
 struct TrainProgress {
   std::int64_t step = 0;          // optimizer steps taken
-  std::int64_t epoch = 0;         // sampler epoch of the next batch
-  std::int64_t batch_index = 0;   // sampler index of the next batch within that epoch
+  std::int64_t position = 0;      // global micro-batches consumed (step · W · A); -1: unknown (older format)
   std::int64_t skipped_steps = 0; // non-finite steps skipped
   double best_metric = 0.0;
   std::int64_t best_step = -1;    // -1: no validation yet
@@ -31,15 +31,17 @@ struct Checkpoint {
   std::string optimizer;  // serialized torch::optim archive
   torch::Tensor scaler_scale, scaler_growth_tracker;
   TrainProgress progress;
-  torch::Tensor cpu_rng_state;
-  std::vector<torch::Tensor> cuda_rng_states;
+  DataParallelShape shape;  // micro_batches_per_epoch 0: unknown (older format)
+  // Per rank: the CPU generator and the rank's CUDA generator (undefined without CUDA).
+  std::vector<torch::Tensor> cpu_rng_states, cuda_rng_states;
   std::string config_yaml;
   std::map<std::string, std::string> tokenizer_files;  // file name -> bytes (vocab.txt, tokenizer.model)
   std::map<std::string, double> metrics;               // validation metrics at this step, if any
 };
 
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
-// Throws sori::Error naming the file when it is torn, corrupt or not a Sori checkpoint.
+// Throws sori::Error naming the file when it is torn, corrupt or not a Sori checkpoint. Reads the
+// previous format (sori-checkpoint-1) too, with an unknown position and shape.
 Checkpoint load_checkpoint(const std::string& path);
 
 // Checkpoints of one run: <run_dir>/checkpoints/{last.ckpt, last.prev.ckpt, step_<N>.ckpt} and
@@ -52,8 +54,11 @@ class CheckpointManager {
   void save_last(const Checkpoint& checkpoint);
   // Keeps the checkpoint if its monitored metric ranks within the top k.
   void save_ranked(const Checkpoint& checkpoint);
-  // The newest checkpoint that loads; corrupt ones are reported in `problems` and skipped.
+  // The newest checkpoint that loads; damaged ones (a failed checksum, or a payload LibTorch
+  // cannot unpickle) are reported in `problems` and skipped.
   std::optional<Checkpoint> load_newest_valid(std::vector<std::string>* problems) const;
+  // Its path, or "" when none loads.
+  std::string newest_valid_path(std::vector<std::string>* problems) const;
   // step_<N> checkpoints, best first.
   std::vector<std::string> ranked_paths() const;
   std::string dir() const { return dir_; }

@@ -20,11 +20,15 @@ struct EvaluationOptions {
   int sample_rate = 16000;
   torch::Device device = torch::kCPU;
   std::string precision = "32";
+  // Data-parallel validation: rank r decodes batches r, r + W, ... of the same batch list, and
+  // the summed counts of all ranks equal one process's.
+  int rank = 0;
+  int world_size = 1;
 };
 
 struct Evaluation {
-  ErrorCounts counts;
-  std::vector<std::string> references, hypotheses;  // in dataset order
+  ErrorCounts counts;                               // this rank's share
+  std::vector<std::string> references, hypotheses;  // in dataset order (empty where another rank decoded)
 };
 
 Evaluation evaluate(CtcModel& model, const Dataset& dataset, const Tokenizer& tokenizer, const EvaluationOptions& options);

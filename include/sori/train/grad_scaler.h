@@ -1,8 +1,6 @@
-// Gradient clipping and the fp16 dynamic loss scaler, built from plain tensor ops so that their
-// logic runs (and is tested) on CPU and stays on the device: no host synchronisation here.
-//
-// Per step: scaled backward -> unscale_and_clip() -> one host read of found_inf (the skip
-// decision) -> optimizer step unless skipped -> update().
+// Gradient norms and scaling, and the fp16 dynamic loss scaler, built from plain tensor ops so
+// that their logic runs (and is tested) on CPU and stays on the device: no host synchronisation
+// here. The training step (training_step.h) unscales, normalises and clips in one pass.
 #pragma once
 
 #include <torch/types.h>
@@ -11,10 +9,12 @@
 
 namespace sori {
 
-// Clips the gradients' global L2 norm to max_norm (<= 0: no clipping) and returns the norm
-// before clipping as a 0-dim device tensor (torch::nn::utils::clip_grad_norm_ returns a host
-// double, which would synchronise every step).
-torch::Tensor clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm);
+// The gradients' global L2 norm as a 0-dim device tensor (float32, float64 for float64
+// gradients); inf or NaN exactly when some gradient is. (torch::nn::utils::clip_grad_norm_
+// returns a host double, which would synchronise every step.)
+torch::Tensor grad_norm(const std::vector<torch::Tensor>& params);
+// Multiplies every gradient by the 0-dim device tensor `factor`.
+void scale_gradients(const std::vector<torch::Tensor>& params, const torch::Tensor& factor);
 
 class GradScaler {
  public:
@@ -28,9 +28,6 @@ class GradScaler {
   GradScaler(Options options, const torch::Device& device);
 
   torch::Tensor scale(const torch::Tensor& loss) const;
-  // Divides gradients by the scale, clips them and returns (grad norm, found_inf) as device
-  // tensors. found_inf is true when any gradient is inf or NaN (then the step must be skipped).
-  std::pair<torch::Tensor, torch::Tensor> unscale_and_clip(const std::vector<torch::Tensor>& params, double max_norm);
   // After the step (taken or skipped): back off on overflow, grow after growth_interval clean steps.
   void update(const torch::Tensor& found_inf);
 

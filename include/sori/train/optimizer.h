@@ -1,0 +1,34 @@
+// The trainer's optimizer: AdamW as configured in model.optim, with the learning rate set each
+// step from the schedule, and its state as bytes for checkpoints (one serialisation for the
+// trainer, `sori import-nemo` and the benchmark). zero_grad() zeroes in place: under
+// data-parallel training the gradients are views into the gradient reducer's buckets and must
+// stay so.
+#pragma once
+
+#include <torch/optim/adamw.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sori/config/config.h"
+
+namespace sori {
+
+class Optimizer {
+ public:
+  Optimizer(const OptimConfig& config, std::vector<torch::Tensor> params);
+  void set_lr(double lr);
+  void zero_grad();
+  void step();
+  const std::vector<torch::Tensor>& params() const { return params_; }
+  std::string save() const;
+  // Throws sori::Error naming `source` when the state does not fit the parameters.
+  void load(const std::string& bytes, const torch::Device& device, const std::string& source);
+
+ private:
+  std::vector<torch::Tensor> params_;
+  std::unique_ptr<torch::optim::AdamW> adamw_;
+};
+
+}  // namespace sori
