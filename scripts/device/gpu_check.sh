@@ -29,4 +29,13 @@ echo "build ok"
 [ -n "${SORI_BUILD_ONLY:-}" ] && exit 0
 (cd build-gpu && ctest --output-on-failure --parallel 8 --timeout 600) > "$OUT/ctest.log" 2>&1
 tail -15 "$OUT/ctest.log"
+# NCCL with world size 1 under torchrun (2 NCCL ranks cannot share one GPU): train, then resume.
+if [ -f data/manifests/demo_en_train.jsonl ] || SORI_BIN=build-gpu/sori EN_TRAIN=200 EN_EVAL=40 KO_TRAIN=20 KO_EVAL=10 ./scripts/make_demo_data.sh > "$OUT/demo_data.log" 2>&1; then
+  for steps in 20 40; do
+    torchrun --standalone --nproc_per_node 1 --no_python build-gpu/sori train --config configs/demo_en.yaml --resume auto \
+      trainer.device=cuda trainer.max_steps=40 trainer.run_dir=/tmp/sori_nccl --stop-after-steps=$steps >> "$OUT/nccl.log" 2>&1
+    echo "NCCL world size 1, up to step $steps: exit $?"
+  done
+  grep -E "data-parallel|resumed at|NCCL" "$OUT/nccl.log" | head -5
+fi
 if [ -x build-gpu/sori_bench ]; then build-gpu/sori_bench --device cuda > "$OUT/bench.txt" 2>&1; cat "$OUT/bench.txt"; fi

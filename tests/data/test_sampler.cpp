@@ -8,6 +8,7 @@
 
 #include "sori/core/error.h"
 #include "sori/data/sampler.h"
+#include "test_util.h"
 
 using namespace sori;
 
@@ -48,15 +49,6 @@ int batch_bucket(const std::vector<std::size_t>& batch, const std::vector<int>& 
   return b;
 }
 
-std::string error_text(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a sori::Error";
-  return "";
-}
 }  // namespace
 
 TEST(Sampler, DeterministicFromSeedAndEpoch) {
@@ -181,7 +173,7 @@ TEST(Sampler, TooSmallBucketSaysWhatWouldFit) {
   o.batch_duration = 0;
   o.batch_size = 100;
   o.num_buckets = 3;
-  const std::string msg = error_text([&] { (void)DurationBucketSampler(d, o); });
+  const std::string msg = test::error_text([&] { (void)DurationBucketSampler(d, o); });
   for (const char* part : {"bucket 1 of 3", "holds 8 utterances", "16 batches", "trainer.bucket_group = 16",
                            "trainer.bucket_group = 8", "model.train_ds.num_buckets = 1"})
     EXPECT_NE(msg.find(part), std::string::npos) << part << " not in: " << msg;
@@ -189,7 +181,7 @@ TEST(Sampler, TooSmallBucketSaysWhatWouldFit) {
   // Five utterances cannot fill 8 batches however they are bucketed.
   d.resize(5);
   o.bucket_group = 8;
-  const std::string tiny = error_text([&] { (void)DurationBucketSampler(d, o); });
+  const std::string tiny = test::error_text([&] { (void)DurationBucketSampler(d, o); });
   EXPECT_NE(tiny.find("trainer.bucket_group = 1"), std::string::npos) << tiny;
   EXPECT_EQ(tiny.find("num_buckets ="), std::string::npos) << tiny;
 }
@@ -197,10 +189,10 @@ TEST(Sampler, TooSmallBucketSaysWhatWouldFit) {
 TEST(Sampler, CheckWorldSizeAcceptsDivisorsOfTheGroup) {
   for (int world : {1, 2, 4, 8}) EXPECT_NO_THROW(DurationBucketSampler::check_world_size(8, world)) << world;
   for (int world : {3, 5, 6, 7, 16}) EXPECT_THROW(DurationBucketSampler::check_world_size(8, world), Error) << world;
-  const std::string msg = error_text([] { DurationBucketSampler::check_world_size(8, 3); });
+  const std::string msg = test::error_text([] { DurationBucketSampler::check_world_size(8, 3); });
   for (const char* part : {"trainer.bucket_group = 8", "world size 3", "1, 2, 4 or 8 ranks", "3, 6, 9 or 12"})
     EXPECT_NE(msg.find(part), std::string::npos) << part << " not in: " << msg;
-  const std::string big = error_text([] { DurationBucketSampler::check_world_size(64, 3); });
+  const std::string big = test::error_text([] { DurationBucketSampler::check_world_size(64, 3); });
   EXPECT_NE(big.find("60, 63, 66 or 69"), std::string::npos) << big;
 }
 

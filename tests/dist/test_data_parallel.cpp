@@ -203,3 +203,67 @@ TEST_F(DataParallel, StalledRankEndsTheRunWithinTheTimeoutNamingIt) {
   EXPECT_LT(seconds, 4 + 10.0) << "rank 0 should leave its collective within the 4 s timeout";
   EXPECT_NE(log.find("silent: rank 1"), std::string::npos) << log;
 }
+
+namespace {
+
+// torchrun as users run it (Debian's 1.13 on Python 3.11 needs -r 1 -t 1 --log_dir).
+std::vector<std::string> torchrun(const std::string& logs, const std::vector<std::string>& rendezvous) {
+  std::vector<std::string> a = {"torchrun", "-r", "1", "-t", "1", "--log_dir", logs, "--nproc_per_node", "2",
+                                "--monitor_interval", "0.1"};
+  a.insert(a.end(), rendezvous.begin(), rendezvous.end());
+  a.push_back("--no_python");
+  return a;
+}
+
+bool has_torchrun() { return std::system("command -v torchrun > /dev/null 2>&1") == 0; }
+
+}  // namespace
+
+TEST_F(DataParallel, TorchrunKilledAndResumedEndsBitwiseEqual) {
+  if (!has_torchrun()) GTEST_SKIP() << "torchrun not installed";
+  // --standalone (rank 0 serves the store) and a static --master_port (torchrun's agent does).
+  for (const bool standalone : {true, false}) {
+    const std::string tag = standalone ? "standalone" : "static";
+    const std::vector<std::string> rendezvous =
+        standalone ? std::vector<std::string>{"--standalone"}
+                   : std::vector<std::string>{"--master_addr", "127.0.0.1", "--master_port", std::to_string(free_port())};
+    const std::vector<std::string> args = {"trainer.max_steps=100", "checkpoint.every_n_steps=4", "--resume=auto",
+                                           "model.encoder.dropout=0.1", "model.augmentation.speed_perturb=[0.9,1.0,1.1]"};
+    auto command = [&](const std::string& run) {
+      auto a = torchrun(dir_.path(tag + "_logs_" + fs::path(run).filename().string()), rendezvous);
+      for (const auto& x : train_args(run, args)) a.push_back(x);
+      return a;
+    };
+    const auto straight = dir_.path(tag + "_straight"), killed = dir_.path(tag + "_killed");
+    ASSERT_EQ(wait_exit(spawn(command(straight), {}, straight + ".log")), 0) << read_text(straight + ".log");
+    const pid_t job = spawn(command(killed), {}, killed + ".log");
+    for (int i = 0; i < 1200 && !fs::exists(killed + "/checkpoints/last.ckpt"); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    ASSERT_EQ(waitpid(job, nullptr, WNOHANG), 0) << "the job ended before a worker could be killed";
+    // Kill one worker: torchrun ends the job, non-zero.
+    ASSERT_EQ(std::system(("pkill -9 -f -n '[s]ori train .*" + killed + "'").c_str()), 0);
+    const int status = wait_exit(job);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << read_text(killed + ".log");
+    ASSERT_EQ(wait_exit(spawn(command(killed), {}, killed + ".resumed.log")), 0) << read_text(killed + ".resumed.log");
+    const auto a = last(straight), b = last(killed);
+    EXPECT_EQ(b.progress.step, 100) << tag;
+    for (const auto& [k, v] : a.model) EXPECT_TRUE(torch::equal(v, b.model.at(k))) << tag << ": " << k;
+  }
+}
+
+TEST_F(DataParallel, TorchrunRestartsAKilledWorkerAndReachesTheLastStep) {
+  if (!has_torchrun()) GTEST_SKIP() << "torchrun not installed";
+  const auto run = dir_.path("elastic");
+  // A static rendezvous port: two --standalone jobs at once (ctest runs tests in parallel) share port 29400.
+  auto a = torchrun(dir_.path("elastic_logs"),
+                    {"--master_addr", "127.0.0.1", "--master_port", std::to_string(free_port()), "--max_restarts", "1"});
+  for (const auto& x : train_args(run, {"trainer.max_steps=150", "checkpoint.every_n_steps=4", "--resume=auto"}))
+    a.push_back(x);
+  const pid_t job = spawn(a, {}, run + ".log");
+  for (int i = 0; i < 1200 && !fs::exists(run + "/checkpoints/last.ckpt"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  ASSERT_EQ(waitpid(job, nullptr, WNOHANG), 0) << "the job ended before a worker could be killed";
+  ASSERT_EQ(std::system(("pkill -9 -f -n '[s]ori train .*" + run + "'").c_str()), 0);
+  EXPECT_EQ(wait_exit(job), 0) << read_text(run + ".log");
+  EXPECT_EQ(last(run).progress.step, 150);
+}

@@ -6,6 +6,7 @@
 
 #include "sori/core/error.h"
 #include "sori/train/loop_schedule.h"
+#include "test_util.h"
 
 using namespace sori;
 
@@ -27,15 +28,6 @@ std::vector<std::int64_t> steps_where(std::int64_t last, const std::function<boo
   return out;
 }
 
-std::string error_text(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a sori::Error";
-  return "";
-}
 
 void expect_contains(const std::string& text, std::initializer_list<const char*> parts) {
   for (const char* p : parts) EXPECT_NE(text.find(p), std::string::npos) << p << " not in: " << text;
@@ -129,7 +121,7 @@ TEST(LoopSchedule, RejectsBadOptionsNamingTheKey) {
   auto with = [](const std::function<void(LoopScheduleOptions&)>& change) {
     auto o = options(10, 1, 1);
     change(o);
-    return error_text([&] { LoopSchedule{o}; });
+    return test::error_text([&] { LoopSchedule{o}; });
   };
   expect_contains(with([](auto& o) { o.micro_batches_per_epoch = 0; }), {"micro-batch", "found 0"});
   expect_contains(with([](auto& o) { o.world_size = 0; }), {"world size", "found 0"});
@@ -158,17 +150,17 @@ TEST(ResumeShape, SameStepOnADividingWorldSizeIsAccepted) {
 }
 
 TEST(ResumeShape, RefusalsSayWhatWouldWork) {
-  expect_contains(error_text([] { check_resume_shape({2, 1, 8, 120}, {3, 1, 8, 120}); }),
+  expect_contains(test::error_text([] { check_resume_shape({2, 1, 8, 120}, {3, 1, 8, 120}); }),
                   {"checkpoint: 2 ranks x accumulate 1 = 2 micro-batches per step", "this run: 3 ranks x 1 = 3",
                    "world_size x trainer.accumulate_grad_batches = 2",
                    "e.g. 1 rank with accumulate 2 or 2 ranks with accumulate 1"});
   // Same micro-batches per step, but 3 ranks would split groups of 8.
-  expect_contains(error_text([] { check_resume_shape({2, 3, 8, 120}, {3, 2, 8, 120}); }),
+  expect_contains(test::error_text([] { check_resume_shape({2, 3, 8, 120}, {3, 2, 8, 120}); }),
                   {"= 6", "world size 3 does not divide trainer.bucket_group = 8",
                    "1 rank with accumulate 6 or 2 ranks with accumulate 3"});
-  expect_contains(error_text([] { check_resume_shape({2, 1, 8, 120}, {2, 1, 4, 120}); }),
+  expect_contains(test::error_text([] { check_resume_shape({2, 1, 8, 120}, {2, 1, 4, 120}); }),
                   {"checkpoint: trainer.bucket_group = 8", "this run: 4"});
-  expect_contains(error_text([] { check_resume_shape({2, 1, 8, 120}, {2, 1, 8, 118}); }),
+  expect_contains(test::error_text([] { check_resume_shape({2, 1, 8, 120}, {2, 1, 8, 118}); }),
                   {"checkpoint: 120 micro-batches per epoch", "this run: 118"});
-  expect_contains(error_text([] { check_resume_shape({0, 1, 8, 120}, {2, 1, 8, 120}); }), {"in the checkpoint"});
+  expect_contains(test::error_text([] { check_resume_shape({0, 1, 8, 120}, {2, 1, 8, 120}); }), {"in the checkpoint"});
 }
