@@ -1,5 +1,7 @@
 #include "sori/data/loader.h"
 
+#include <spdlog/spdlog.h>
+
 #include <random>
 
 #include "sori/core/error.h"
@@ -110,6 +112,9 @@ Batch DataLoader::next() {
   }
   epoch_padded_ += batch.padded_samples;
   epoch_valid_ += batch.valid_samples;
+  // Reported when handed out, not when loaded: workers load ahead, past the end of a run.
+  for (const auto& why : batch.left_out) spdlog::warn("skip_invalid: leaving out {}", why);
+  skipped_ += batch.left_out.size();
   return batch;
 }
 
@@ -151,16 +156,18 @@ Batch DataLoader::load_batch(std::int64_t g) const {
     speed = augmenter_->pick_speed(rng);
   }
   std::vector<Utterance> utts;
+  std::vector<std::string> left_out;
   utts.reserve(indices.size());
   for (std::size_t p = 0; p < indices.size(); ++p) {
     try {
       utts.push_back(load_utterance(indices[p], epoch, i, p, speed));
-    } catch (const Error&) {
+    } catch (const Error& err) {
       if (!options_.skip_invalid) throw;
-      skipped_.fetch_add(1);
+      left_out.push_back(err.what());
     }
   }
   Batch batch = collate(std::move(utts), options_.pin_memory);
+  batch.left_out = std::move(left_out);
   batch.global_index = g;
   batch.epoch = epoch;
   return batch;

@@ -121,9 +121,9 @@ Checkpoint load_checkpoint(const std::string& path) {
   } else {
     c.progress = TrainProgress{at(0), at(1), at(2), best, at(3), at(4)};
     c.shape = DataParallelShape{static_cast<int>(at(5)), static_cast<int>(at(6)), static_cast<int>(at(7)), at(8)};
-    for (const at::Tensor s : get(root, "cpu_rng_states", path).toTensorList()) c.cpu_rng_states.push_back(s);
+    for (const auto& s : get(root, "cpu_rng_states", path).toTensorVector()) c.cpu_rng_states.push_back(s);
   }
-  for (const at::Tensor s : get(root, "cuda_rng_states", path).toTensorList())
+  for (const auto& s : get(root, "cuda_rng_states", path).toTensorVector())
     c.cuda_rng_states.push_back(s.numel() ? s : torch::Tensor());
   c.config_yaml = get(root, "config", path).toStringRef();
   for (const auto& item : get(root, "tokenizer", path).toGenericDict())

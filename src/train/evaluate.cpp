@@ -29,6 +29,7 @@ Evaluation evaluate(CtcModel& model, const Dataset& dataset, const Tokenizer& to
   lo.pin_memory = o.device.is_cuda();
   lo.rank = o.rank;
   lo.world_size = o.world_size;
+  lo.skip_invalid = o.skip_invalid;
   DataLoader loader(dataset, tokenizer, sampler, nullptr, lo);
 
   const bool was_training = model->is_training();
@@ -41,6 +42,7 @@ Evaluation evaluate(CtcModel& model, const Dataset& dataset, const Tokenizer& to
   std::vector<bool> mine(dataset.entries.size(), false);
   for (std::int64_t g = o.rank; g < sampler.batches_per_epoch(); g += o.world_size) {
     const auto batch = loader.next();
+    if (batch.empty()) continue;
     auto audio = batch.audio.to(o.device, /*non_blocking=*/true);
     auto lengths = batch.audio_lengths.to(o.device, true);
     compat::AutocastGuard autocast(o.device, precision.autocast, precision.dtype);

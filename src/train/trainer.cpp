@@ -63,6 +63,7 @@ struct Trainer::State {
   std::unique_ptr<LrSchedule> schedule;
   std::unique_ptr<CheckpointManager> checkpoints;  // rank 0
   std::unique_ptr<MetricsLog> metrics;             // rank 0
+  std::unique_ptr<MetricsLog> utterance_log;       // this rank's, with trainer.log_utterances
   TrainProgress progress;
   std::int64_t last_validated = -1;
   bool stop = false;
@@ -74,6 +75,8 @@ struct Trainer::State {
   void save_last(const std::map<std::string, double>& metrics = {});
   void save(const std::map<std::string, double>& metrics, bool ranked);
   void sync_buffers();
+  void truncate_logs(std::int64_t step) const;
+  void log_utterances(const std::vector<Batch>& micro_batches) const;
   DataParallelShape shape() const {
     return {group->world_size(), std::max(1, config.trainer.accumulate_grad_batches), config.trainer.bucket_group,
             data->sampler->batches_per_epoch()};
@@ -150,11 +153,14 @@ void Trainer::State::setup() {
   lo.checkpoint_every_n_steps = c.checkpoint.every_n_steps;
   loop = std::make_unique<LoopSchedule>(lo);
   schedule = std::make_unique<LrSchedule>(c.model.optim, loop->max_steps(), c.model.encoder.d_model);
-  if (resume_from) {
-    restore(*resume_from);
-  } else if (metrics) {
-    metrics->truncate_after(-1);
+  if (c.trainer.log_utterances) {
+    const auto dir = fs::path(c.trainer.run_dir) / "utterances";
+    fs::create_directories(dir);
+    utterance_log = std::make_unique<MetricsLog>((dir / ("rank" + std::to_string(group->rank()) + ".jsonl")).string());
   }
+  if (resume_from) restore(*resume_from);
+  // Before the first collective below, so no other rank has appended yet.
+  if (group->is_main()) truncate_logs(resume_from ? progress.step : -1);
   if (group->distributed()) {
     // Every rank starts from rank 0's weights and buffers, as DDP does.
     auto tensors = model->parameters();
@@ -194,10 +200,27 @@ void Trainer::State::restore(const Checkpoint& ckpt) {
   progress = ckpt.progress;
   progress.position = loop->position(progress.step);
   data->loader->restore(progress.position);
-  if (metrics) metrics->truncate_after(progress.step);
   last_validated = ckpt.metrics.empty() ? -1 : progress.step;
   spdlog::info("resumed at step {} (global micro-batch {}, epoch {:.2f})", progress.step, progress.position,
                loop->epoch_progress(progress.step));
+}
+
+// Drops what a killed run logged past its checkpoint, so no step appears twice; the utterance
+// logs of every rank, also those of ranks a resume on fewer ranks no longer has.
+void Trainer::State::truncate_logs(std::int64_t step) const {
+  metrics->truncate_after(step);
+  const auto dir = fs::path(config.trainer.run_dir) / "utterances";
+  if (!fs::is_directory(dir)) return;
+  for (const auto& f : fs::directory_iterator(dir))
+    if (f.path().extension() == ".jsonl") MetricsLog(f.path().string()).truncate_after(step);
+}
+
+void Trainer::State::log_utterances(const std::vector<Batch>& micro_batches) const {
+  for (const auto& b : micro_batches) {
+    std::vector<std::string> where;
+    for (const auto i : b.indices) where.push_back(data->train_set.entries[i].where());
+    utterance_log->append({{"step", progress.step}, {"batch", b.global_index}, {"epoch", b.epoch}, {"utterances", where}});
+  }
 }
 
 // Without sync BatchNorm each rank's running statistics drift apart: validation and
@@ -244,6 +267,7 @@ void Trainer::State::validate() {
   eo.precision = config.trainer.precision;
   eo.rank = group->rank();
   eo.world_size = group->world_size();
+  eo.skip_invalid = v.skip_invalid;
   std::map<std::string, double> m;
   ErrorCounts all;
   nlohmann::json row{{"step", progress.step}};
@@ -318,6 +342,7 @@ TrainSummary Trainer::fit() {
     const auto r = s.step->run(micro, s.schedule->at(s.progress.step), stop_requested);
     ++s.progress.step;
     s.progress.position = s.loop->position(s.progress.step);
+    if (s.utterance_log) s.log_utterances(micro);
     ++window_steps;
     window_loss += r.loss_sum;
     window_tokens += r.tokens;
@@ -348,9 +373,17 @@ TrainSummary Trainer::fit() {
       window_steps = window_updates = 0;
       window_start = Clock::now();
     }
-    if (s.loop->epoch_ended(step) && s.group->is_main())
-      spdlog::info("epoch {} done at step {}; {} unknown characters dropped by the tokenizer so far",
-                   s.loop->epoch_of_position(s.progress.position) - 1, step, s.data->tokenizer->unknown_count());
+    if (s.loop->epoch_ended(step)) {
+      // Each rank skipped its own utterances; every rank reaches this step, so the sum is safe.
+      auto skipped = torch::full({1}, static_cast<double>(s.data->loader->skipped_utterances()),
+                                 torch::TensorOptions().dtype(torch::kFloat64).device(s.device));
+      s.group->all_reduce_sum(skipped);
+      if (s.group->is_main())
+        spdlog::info("epoch {} done at step {}; so far {} utterances left out (skip_invalid), {} unknown characters "
+                     "dropped by the tokenizer",
+                     s.loop->epoch_of_position(s.progress.position) - 1, step, skipped.item<double>(),
+                     s.data->tokenizer->unknown_count());
+    }
     if (s.loop->validate_after(step)) s.validate();
     if (s.loop->checkpoint_after(step)) s.save_last();
     if (s.options.stop_after_steps > 0 && step >= s.options.stop_after_steps) {

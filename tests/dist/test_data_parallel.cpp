@@ -1,17 +1,17 @@
 // Data-parallel training with real processes on CPU (Gloo): ranks started directly with
 // torchrun's environment variables, and under torchrun itself.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
+#include <sndfile.h>
 #include <sys/wait.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "sori/train/checkpoint.h"
@@ -19,47 +19,13 @@
 #include "train/tone_corpus.h"
 
 using namespace sori;
+using test::free_port;
+using test::read_text;
+using test::spawn;
+using test::wait_exit;
 namespace fs = std::filesystem;
 
 namespace {
-
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-pid_t spawn(std::vector<std::string> argv, const std::vector<std::string>& env, const std::string& log) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    for (const auto& kv : env) putenv(const_cast<char*>(kv.c_str()));
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    freopen(log.c_str(), "w", stdout);
-    dup2(fileno(stdout), fileno(stderr));
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-int wait_exit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return status;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 class DataParallel : public ::testing::Test {
  protected:
@@ -105,6 +71,15 @@ class DataParallel : public ::testing::Test {
 
 Checkpoint last(const std::string& run) { return load_checkpoint(run + "/checkpoints/last.ckpt"); }
 
+// Learned parameters equal to 1e-5 relative (BatchNorm running statistics aside).
+void expect_close_parameters(const Checkpoint& a, const Checkpoint& b) {
+  for (const auto& [k, v] : a.model) {
+    if (k.find("running_") != std::string::npos || k.find("num_batches") != std::string::npos) continue;
+    const auto diff = (v - b.model.at(k)).abs().max().item<double>();
+    EXPECT_LE(diff, 1e-5 * std::max(1e-3, v.abs().max().item<double>())) << k;
+  }
+}
+
 double final_metric(const std::string& run, const std::string& key) {
   std::ifstream in(run + "/metrics.jsonl");
   std::string line;
@@ -114,6 +89,34 @@ double final_metric(const std::string& run, const std::string& key) {
     if (row.contains(key)) value = row[key];
   }
   return value;
+}
+
+// Replaces a manifest line's audio with a FLAC whose header reads (so the start-up check passes)
+// but whose frames do not decode: the loader meets the failure mid-run.
+void make_undecodable(const std::string& manifest, int line_number) {
+  std::ifstream in(manifest);
+  std::string line, text;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (n == line_number) {
+      auto row = nlohmann::json::parse(line);
+      row["audio_filepath"] = row["audio_filepath"].get<std::string>() + ".flac";
+      const auto flac = (fs::path(manifest).parent_path() / row["audio_filepath"].get<std::string>()).string();
+      SF_INFO info{};
+      info.samplerate = 16000;
+      info.channels = 1;
+      info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
+      SNDFILE* f = sf_open(flac.c_str(), SFM_WRITE, &info);
+      const auto samples = test::tone(row["duration"].get<double>(), 16000);
+      sf_writef_float(f, samples.data(), static_cast<sf_count_t>(samples.size()));
+      sf_close(f);
+      auto bytes = read_text(flac);
+      for (std::size_t i = bytes.size() / 3; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 7919);
+      test::write_text(flac, bytes);
+      line = row.dump();
+    }
+    text += line + "\n";
+  }
+  test::write_text(manifest, text);
 }
 
 // Everything random on: speed perturbation, noise, SpecAugment, dropout, dither.
@@ -136,11 +139,7 @@ TEST_F(DataParallel, TwoRanksTrainTheSameParametersAsOneRankAccumulatingTwo) {
   EXPECT_EQ(a.progress.step, 6);
   EXPECT_EQ(b.progress.step, 6);
   EXPECT_EQ(a.progress.position, b.progress.position);
-  for (const auto& [k, v] : a.model) {
-    if (k.find("running_") != std::string::npos || k.find("num_batches") != std::string::npos) continue;
-    const auto diff = (v - b.model.at(k)).abs().max().item<double>();
-    EXPECT_LE(diff, 1e-5 * std::max(1e-3, v.abs().max().item<double>())) << k;
-  }
+  expect_close_parameters(a, b);
   // Validation on 2 ranks (disjoint shards, summed edit counts) gives the single-process CER.
   EXPECT_DOUBLE_EQ(final_metric(dir_.path("one"), "val_cer"), final_metric(dir_.path("two"), "val_cer"));
 }
@@ -168,15 +167,75 @@ TEST_F(DataParallel, ResumesOnOneRankWithTwiceTheAccumulation) {
   EXPECT_EQ(b.progress.step, 6);
   EXPECT_EQ(b.shape.world_size, 1);
   EXPECT_EQ(b.shape.accumulate, 2);
-  for (const auto& [k, v] : a.model) {
-    if (k.find("running_") != std::string::npos || k.find("num_batches") != std::string::npos) continue;
-    const auto diff = (v - b.model.at(k)).abs().max().item<double>();
-    EXPECT_LE(diff, 1e-5 * std::max(1e-3, v.abs().max().item<double>())) << k;
-  }
+  expect_close_parameters(a, b);
   // One rank without accumulation would change what a step means: refused, saying what works.
   auto wrong = train_args(moved, {"trainer.max_steps=9", "--resume=auto"});
   EXPECT_NE(wait_exit(spawn(wrong, {}, moved + ".wrong.log")), 0);
   EXPECT_NE(read_text(moved + ".wrong.log").find("accumulate 2"), std::string::npos) << read_text(moved + ".wrong.log");
+}
+
+// Under skip_invalid a rank whose micro-batch lost every utterance still runs the step's
+// collectives with zero tokens: no hang, and the result equals one rank accumulating two (which
+// simply skips the empty micro-batch).
+TEST_F(DataParallel, ARankWhoseMicroBatchFailedToLoadTakesPartWithZeroTokens) {
+  make_undecodable(train_, 5);
+  // One utterance per micro-batch, one epoch of 12 micro-batches.
+  const std::vector<std::string> args = {"model.train_ds.batch_size=1", "model.train_ds.num_buckets=1",
+                                         "model.train_ds.skip_invalid=true", "model.validation_ds.skip_invalid=true",
+                                         "trainer.max_steps=6",
+                                         "trainer.precision=64", "trainer.sync_batchnorm=false"};
+  auto single = args;
+  single.push_back("trainer.accumulate_grad_batches=2");
+  run_single(dir_.path("one"), single);
+  run_ranks(2, dir_.path("two"), args);
+  const auto logs = read_text(dir_.path("two") + ".rank0.log") + read_text(dir_.path("two") + ".rank1.log");
+  EXPECT_NE(logs.find("skip_invalid: leaving out manifest " + train_ + ":5"), std::string::npos) << logs;
+  EXPECT_NE(logs.find("so far 1 utterances left out"), std::string::npos) << logs;
+  const auto a = last(dir_.path("one")), b = last(dir_.path("two"));
+  EXPECT_EQ(b.progress.step, 6);
+  expect_close_parameters(a, b);
+}
+
+TEST_F(DataParallel, RanksWithDifferentTrainingDataRefuseToStart) {
+  const auto other = test::make_tone_corpus(dir_, "other", 12, 8);
+  const auto run = dir_.path("mismatch");
+  const auto port = std::to_string(free_port());
+  std::vector<pid_t> pids;
+  for (int r = 0; r < 2; ++r) {
+    auto args = train_args(run, {"trainer.dist_startup_timeout_s=60"});
+    if (r == 1) args.push_back("model.train_ds.manifest_filepath=[" + other + "]");
+    pids.push_back(spawn(args,
+                         {"RANK=" + std::to_string(r), "WORLD_SIZE=2", "LOCAL_RANK=" + std::to_string(r),
+                          "LOCAL_WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + port},
+                         run + ".rank" + std::to_string(r) + ".log"));
+  }
+  for (int r = 0; r < 2; ++r) {
+    const int status = wait_exit(pids[static_cast<std::size_t>(r)]);
+    const auto log = read_text(run + ".rank" + std::to_string(r) + ".log");
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << log;
+    EXPECT_NE(log.find("rank(s) 1 built another vocabulary or training set than rank 0"), std::string::npos) << log;
+  }
+  EXPECT_FALSE(fs::exists(run + "/checkpoints/last.ckpt"));
+}
+
+TEST_F(DataParallel, AnUnreachableStoreSaysRankZerosHostIsGone) {
+  // Rank 1 of 2 with nobody serving the store.
+  const auto run = dir_.path("alone");
+  const auto port = std::to_string(free_port());
+  const pid_t pid = spawn(train_args(run, {"trainer.dist_startup_timeout_s=2"}),
+                          {"RANK=1", "WORLD_SIZE=2", "LOCAL_RANK=1", "LOCAL_WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1",
+                           "MASTER_PORT=" + port},
+                          run + ".log");
+  const auto started = std::chrono::steady_clock::now();
+  const int status = wait_exit(pid);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const auto log = read_text(run + ".log");
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << log;
+  EXPECT_LT(seconds, 30.0);
+  EXPECT_NE(log.find("rank 1: cannot reach the rendezvous store at 127.0.0.1:" + port + " within 2.000 s: rank 0's host "
+                     "(which serves the store), or torchrun's agent, is gone"),
+            std::string::npos)
+      << log;
 }
 
 TEST_F(DataParallel, StalledRankEndsTheRunWithinTheTimeoutNamingIt) {
@@ -266,4 +325,43 @@ TEST_F(DataParallel, TorchrunRestartsAKilledWorkerAndReachesTheLastStep) {
   ASSERT_EQ(std::system(("pkill -9 -f -n '[s]ori train .*" + run + "'").c_str()), 0);
   EXPECT_EQ(wait_exit(job), 0) << read_text(run + ".log");
   EXPECT_EQ(last(run).progress.step, 150);
+}
+
+TEST_F(DataParallel, TorchrunTwoRanksResumedOnOneConsumeEveryUtteranceOnce) {
+  if (!has_torchrun()) GTEST_SKIP() << "torchrun not installed";
+  const auto run = dir_.path("consumed");
+  const std::vector<std::string> args = {"trainer.max_steps=-1", "trainer.max_epochs=1", "trainer.log_utterances=true",
+                                         "--resume=auto"};
+  auto first = torchrun(dir_.path("consumed_logs"), {"--master_addr", "127.0.0.1", "--master_port", std::to_string(free_port())});
+  for (const auto& x : train_args(run, args)) first.push_back(x);
+  first.push_back("--stop-after-steps=2");
+  ASSERT_EQ(wait_exit(spawn(first, {}, run + ".log")), 0) << read_text(run + ".log");
+  ASSERT_EQ(last(run).progress.step, 2);
+  // What a worker killed after the checkpoint would have logged: the resume must drop it.
+  std::ofstream(run + "/utterances/rank1.jsonl", std::ios::app) << R"({"step":3,"batch":5,"epoch":0,"utterances":["stale:1"]})" "\n";
+  auto single = args;
+  single.push_back("trainer.accumulate_grad_batches=2");
+  run_single(run, single);
+
+  std::map<std::string, int> seen;
+  std::set<std::int64_t> batches;
+  for (const auto& rank : {"rank0", "rank1"}) {
+    std::ifstream in(run + "/utterances/" + rank + ".jsonl");
+    std::string line;
+    while (std::getline(in, line)) {
+      const auto row = nlohmann::json::parse(line);
+      EXPECT_EQ(row["epoch"], 0) << line;
+      EXPECT_TRUE(batches.insert(row["batch"].get<std::int64_t>()).second) << "micro-batch trained twice: " << line;
+      for (const auto& u : row["utterances"]) ++seen[u.get<std::string>()];
+    }
+  }
+  std::ifstream manifest(train_);
+  int lines = 0;
+  for (std::string l; std::getline(manifest, l);) {
+    const auto where = train_ + ":" + std::to_string(++lines);
+    EXPECT_EQ(seen[where], 1) << where;
+    seen.erase(where);
+  }
+  for (const auto& [where, count] : seen) ADD_FAILURE() << "logged " << count << " times, not in the manifest: " << where;
+  EXPECT_EQ(static_cast<std::int64_t>(batches.size()), *batches.rbegin() + 1) << "micro-batches 0.." << *batches.rbegin();
 }

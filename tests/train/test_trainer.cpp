@@ -249,6 +249,34 @@ TEST(ExactResume, StopAndResumeGivesBitwiseIdenticalParameters) {
   }
 }
 
+// Resuming (and fine-tuning, which resumes from another run's checkpoint) keeps the checkpoint's
+// vocabulary: new characters in the manifests do not re-map the CTC head, and a configured
+// vocabulary that differs is refused.
+TEST(ExactResume, KeepsTheCheckpointsTokenizer) {
+  test::TempDir dir;
+  const auto train = test::make_tone_corpus(dir, "train", 8, 5);
+  const auto run = dir.path("run");
+  Trainer(tiny_config(train, train, run, {"trainer.max_steps=4"}), TrainOptions{"", 2}).fit();
+  const auto vocab = test::read_text(run + "/tokenizer/vocab.txt");
+  // New characters in the transcripts (same audio, so the same batches).
+  auto lines = test::read_text(train);
+  auto first = nlohmann::json::parse(lines.substr(0, lines.find('\n')));
+  first["text"] = "xyz";
+  test::write_text(train, first.dump() + lines.substr(lines.find('\n')));
+  Trainer(tiny_config(train, train, run, {"trainer.max_steps=4"}), TrainOptions{"auto", 0}).fit();
+  EXPECT_EQ(load_checkpoint(run + "/checkpoints/last.ckpt").progress.step, 4);
+  EXPECT_EQ(test::read_text(run + "/tokenizer/vocab.txt"), vocab);
+
+  fs::create_directories(dir.path("other"));
+  test::write_text(dir.path("other/vocab.txt"), "a\nb\n");
+  const auto error = test::error_text([&] {
+    Trainer(tiny_config(train, train, run, {"trainer.max_steps=6", "model.tokenizer.dir=" + dir.path("other")}),
+            TrainOptions{"auto", 0})
+        .fit();
+  });
+  EXPECT_NE(error.find("holds another vocabulary (2 tokens) than the checkpoint"), std::string::npos) << error;
+}
+
 TEST(ExactResume, SurvivesKillDashNine) {
   test::TempDir dir;
   const auto train = test::make_tone_corpus(dir, "train", 10, 4);
@@ -260,23 +288,9 @@ TEST(ExactResume, SurvivesKillDashNine) {
     if (!resume.empty()) argv.insert(argv.end(), {"--resume", resume});
     for (const auto& a : args) argv.push_back(a);
     argv.push_back("trainer.run_dir=" + run_dir);
-    const pid_t pid = fork();
-    if (pid == 0) {
-      std::vector<char*> cargs;
-      for (auto& a : argv) cargs.push_back(a.data());
-      cargs.push_back(nullptr);
-      freopen("/dev/null", "w", stdout);
-      freopen("/dev/null", "w", stderr);
-      execv(cargs[0], cargs.data());
-      _exit(127);
-    }
-    return pid;
+    return test::spawn(argv, {}, "/dev/null");
   };
-  auto wait_exit = [](pid_t pid) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return status;
-  };
+  using test::wait_exit;
   EXPECT_EQ(wait_exit(run(dir.path("straight"), "")), 0);
   // Kill the second run once it has written a checkpoint and trained on a little.
   const pid_t victim = run(dir.path("killed"), "");

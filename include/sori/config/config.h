@@ -143,6 +143,9 @@ struct TrainerConfig {
   std::string run_dir;           // default runs/<name>
   std::uint64_t seed = 1234;
   int log_every_n_steps = 50;
+  // Each rank appends the utterances (manifest:line) of every micro-batch it trains on to
+  // <run_dir>/utterances/rank<R>.jsonl: an audit of the data order across resumes.
+  bool log_utterances = false;
   // Data-parallel training (docs/DISTRIBUTED.md). The world size comes from the launcher.
   int bucket_group = 8;                   // G: runs of G same-bucket micro-batches; the world size must divide it
   double dist_timeout_s = 600.0;          // a collective waits this long for a silent rank

@@ -4,6 +4,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace sori {
@@ -24,6 +25,7 @@ struct Batch {
   std::int64_t epoch = 0;
   std::int64_t padded_samples = 0;  // B * Tmax
   std::int64_t valid_samples = 0;   // sum of audio_lengths
+  std::vector<std::string> left_out;  // under skip_invalid: why each utterance that failed to load failed
   bool empty() const { return indices.empty(); }
   double padding_fraction() const {
     return padded_samples ? 1.0 - static_cast<double>(valid_samples) / padded_samples : 0.0;

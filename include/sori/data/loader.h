@@ -13,7 +13,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -57,7 +56,8 @@ class DataLoader {
 
   // Padding fraction of this rank's batches handed out so far in the current epoch.
   double epoch_padding_fraction() const;
-  std::size_t skipped_utterances() const { return skipped_.load(); }
+  // Utterances left out under skip_invalid from the batches next() returned so far.
+  std::size_t skipped_utterances() const { return skipped_; }
 
  private:
   // The micro-batch with global index g (loads on the calling thread).
@@ -79,7 +79,7 @@ class DataLoader {
   std::int64_t position_ = 0, position_at_start_ = 0;
   std::int64_t handed_out_ = 0;  // micro-batches next() returned since position_at_start_
   std::int64_t padding_epoch_ = -1, epoch_padded_ = 0, epoch_valid_ = 0;
-  mutable std::atomic<std::size_t> skipped_{0};
+  std::size_t skipped_ = 0;
 
   // Shared with the workers, guarded by mutex_.
   mutable std::mutex mutex_;

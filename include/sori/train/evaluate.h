@@ -24,6 +24,8 @@ struct EvaluationOptions {
   // the summed counts of all ranks equal one process's.
   int rank = 0;
   int world_size = 1;
+  // Leave out utterances that fail to decode (validation_ds.skip_invalid); they count nowhere.
+  bool skip_invalid = false;
 };
 
 struct Evaluation {
