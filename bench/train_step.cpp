@@ -3,6 +3,10 @@
 // or of the inference forward (--forward-only), for a config's model on a device.
 // bench/train_step_reference.py times the same architecture in PyTorch eager; run both with
 // the same arguments and compare the medians (bench/run_cpu.sh does).
+// Under torchrun the step is data-parallel as in the trainer (process group, c10d Reducer, sync
+// BatchNorm per the config), each rank with its own batch of the given size; rank 0 also times
+// the all-reduce of one step's gradients alone, in the Reducer's bucket sizes
+// (bench/run_dist_cpu.sh compares 2 ranks with 1 and overlap on with off).
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
@@ -13,7 +17,10 @@
 #include "sori/config/config.h"
 #include "sori/core/torch_compat.h"
 #include "sori/model/ctc_model.h"
+#include "sori/dist/gradient_reducer.h"
+#include "sori/dist/launch_env.h"
 #include "sori/dist/process_group.h"
+#include "sori/dist/sync_batch_norm.h"
 #include "sori/train/precision.h"
 #include "sori/train/training_step.h"
 
@@ -49,7 +56,10 @@ int main(int argc, char** argv) {
     model->train();
     const auto samples = static_cast<std::int64_t>(seconds * config.model.sample_rate);
     auto opts = torch::TensorOptions().device(device);
-    std::vector<double> times;
+    std::vector<double> times, allreduce_times;
+    const auto env = sori::dist::read_launch_env();
+    auto group = env.distributed() ? std::make_unique<sori::dist::ProcessGroup>(env, device, sori::dist::ProcessGroupOptions{})
+                                   : std::make_unique<sori::dist::ProcessGroup>();
     if (forward_only) {
       auto audio = torch::randn({batch, samples}, opts) * 0.1;
       auto audio_lengths = torch::full({batch}, samples, opts.dtype(torch::kInt64));
@@ -69,9 +79,16 @@ int main(int argc, char** argv) {
       // on one synthetic batch of host tensors, as the loader hands them over.
       sori::Optimizer optimizer(config.model.optim, model->parameters());
       sori::GradScaler scaler({precision.loss_scaling}, device);
-      sori::dist::ProcessGroup single;
-      sori::TrainingStep step(config, sori::TrainingStepParts{model, &optimizer, &scaler, &single, nullptr, device,
-                                                               precision, vocab});
+      std::unique_ptr<sori::dist::GradientReducer> reducer;
+      if (group->distributed()) {
+        group->broadcast_from_main(model->parameters());
+        if (config.trainer.sync_batchnorm) sori::dist::install_sync_batch_norm(*model, *group);
+        reducer = std::make_unique<sori::dist::GradientReducer>(
+            *group, model->parameters(),
+            sori::dist::GradientReducerOptions{config.trainer.ddp_bucket_mb, config.trainer.ddp_overlap});
+      }
+      sori::TrainingStep step(config, sori::TrainingStepParts{model, &optimizer, &scaler, group.get(), reducer.get(),
+                                                               device, precision, vocab});
       const std::int64_t u = std::max<std::int64_t>(1, samples / 160 / config.model.encoder.subsampling_factor / 3);
       sori::Batch b;
       b.audio = torch::randn({batch, samples}) * 0.1;
@@ -80,17 +97,45 @@ int main(int argc, char** argv) {
       b.token_lengths = torch::full({batch}, u, torch::kInt64);
       for (int i = 0; i < batch; ++i) b.indices.push_back(static_cast<std::size_t>(i));
       for (int i = 0; i < warmup + steps; ++i) {
-        b.global_index = i;
+        b.global_index = static_cast<std::int64_t>(i) * group->world_size() + group->rank();
         const auto t0 = std::chrono::steady_clock::now();
         step.run({b}, 1e-4, false);
         if (device.is_cuda()) torch::cuda::synchronize();
         if (i >= warmup) times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       }
+      if (group->distributed()) {
+        // One step's gradient traffic alone, bucket by bucket as the Reducer cuts it (the first
+        // bucket at most 1 MB, the others bucket_mb; one bucket without overlap; float32).
+        std::int64_t numel = 0;
+        for (const auto& p : model->parameters()) numel += p.numel();
+        const auto cap = static_cast<std::int64_t>(config.trainer.ddp_bucket_mb * 1024 * 1024 / 4);
+        std::vector<torch::Tensor> buckets;
+        for (std::int64_t left = numel, first = 1; left > 0; first = 0) {
+          const auto n = !config.trainer.ddp_overlap ? left : std::min(left, first ? std::min<std::int64_t>(cap, 1 << 18) : cap);
+          buckets.push_back(torch::zeros({n}, opts));
+          left -= n;
+        }
+        for (int i = 0; i < warmup + steps; ++i) {
+          group->barrier();
+          const auto t0 = std::chrono::steady_clock::now();
+          for (auto& t : buckets) group->all_reduce_sum(t);
+          if (device.is_cuda()) torch::cuda::synchronize();
+          if (i >= warmup)
+            allreduce_times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        }
+      }
     }
     std::sort(times.begin(), times.end());
-    std::printf("sori C++  %s device %s precision %s batch %d x %.1f s: median step %.4f s (min %.4f, max %.4f, %d steps)\n",
+    if (group->is_main())
+      std::printf("sori C++  %s device %s precision %s batch %d x %.1f s: median step %.4f s (min %.4f, max %.4f, %d steps)\n",
                 forward_only ? "forward" : "train step", device_name.c_str(), precision_name.c_str(), batch, seconds,
                 times[times.size() / 2], times.front(), times.back(), steps);
+    if (!allreduce_times.empty() && group->is_main()) {
+      std::sort(allreduce_times.begin(), allreduce_times.end());
+      std::printf("ranks %d overlap %s bucket %.2f MB: median gradient all-reduce alone %.4f s\n", group->world_size(),
+                  config.trainer.ddp_overlap ? "on" : "off", config.trainer.ddp_bucket_mb,
+                  allreduce_times[allreduce_times.size() / 2]);
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sori_bench: %s\n", e.what());
     return 1;

@@ -43,6 +43,14 @@ void GradientReducer::before_forward() {
   }
 }
 
-void GradientReducer::before_backward() { reducer_->prepare_for_backward({}); }
+void GradientReducer::backward(const torch::Tensor& loss) {
+  reducer_->prepare_for_backward({});
+  try {
+    loss.backward();
+  } catch (const c10::Error& e) {
+    // The bucket all-reduces run inside backward, outside ProcessGroup's own collectives.
+    SORI_FAIL(group_.describe_failure(std::string("gradient all-reduce failed: ") + e.what_without_backtrace()));
+  }
+}
 
 }  // namespace sori::dist

@@ -111,8 +111,8 @@ LaunchEnv from_torchrun(const GetEnv& env) {
   return e;
 }
 
-// SLURM_TASKS_PER_NODE as (tasks, repetitions) groups: "2(x3),1" -> (2,3) (1,1).
-std::vector<std::pair<int, int>> parse_tasks_per_node(const std::string& list) {
+// SLURM_(STEP_)TASKS_PER_NODE as (tasks, repetitions) groups: "2(x3),1" -> (2,3) (1,1).
+std::vector<std::pair<int, int>> parse_tasks_per_node(const std::string& list, const std::string& name) {
   std::vector<std::pair<int, int>> groups;
   std::string_view rest = list;
   while (true) {
@@ -127,7 +127,7 @@ std::vector<std::pair<int, int>> parse_tasks_per_node(const std::string& list) {
     }
     auto c = to_number<int>(count);
     auto r = to_number<int>(reps);
-    SORI_CHECK(ok && c && r && *c >= 1 && *r >= 1, "environment: SLURM_TASKS_PER_NODE='", list,
+    SORI_CHECK(ok && c && r && *c >= 1 && *r >= 1, "environment: ", name, "='", list,
                "' is not a list like 4, 4(x2) or 2(x3),1");
     groups.emplace_back(*c, *r);
     if (group.size() == rest.size()) return groups;
@@ -135,14 +135,21 @@ std::vector<std::pair<int, int>> parse_tasks_per_node(const std::string& list) {
   }
 }
 
+// This step's tasks per node first (srun sets it; a step may run fewer tasks than the job), then
+// the job's --ntasks-per-node, then the job's per-node list.
 Var slurm_local_world(const GetEnv& env) {
-  if (auto v = get_int(env, "SLURM_NTASKS_PER_NODE", 1)) return *v;
-  auto list = get(env, "SLURM_TASKS_PER_NODE");
+  auto list = get(env, "SLURM_STEP_TASKS_PER_NODE");
+  std::string name = "SLURM_STEP_TASKS_PER_NODE";
+  if (!list) {
+    if (auto v = get_int(env, "SLURM_NTASKS_PER_NODE", 1)) return *v;
+    list = get(env, "SLURM_TASKS_PER_NODE");
+    name = "SLURM_TASKS_PER_NODE";
+  }
   SORI_CHECK(list,
-             "environment: neither SLURM_NTASKS_PER_NODE nor SLURM_TASKS_PER_NODE is set "
-             "(srun sets them)");
-  auto groups = parse_tasks_per_node(*list);
-  std::string label = "SLURM_TASKS_PER_NODE='" + *list + "'";
+             "environment: none of SLURM_STEP_TASKS_PER_NODE, SLURM_NTASKS_PER_NODE and "
+             "SLURM_TASKS_PER_NODE is set (srun sets them)");
+  auto groups = parse_tasks_per_node(*list, name);
+  std::string label = name + "='" + *list + "'";
   bool uniform = std::all_of(groups.begin(), groups.end(),
                              [&](const auto& g) { return g.first == groups[0].first; });
   if (uniform) return {groups[0].first, label};
@@ -173,7 +180,9 @@ std::optional<std::string> slurm_first_host(const GetEnv& env) {
 }
 
 LaunchEnv from_slurm(const GetEnv& env) {
-  auto world = get_int(env, "SLURM_NTASKS", 1);
+  // The step's task count first: a step may run fewer tasks than the job has.
+  auto world = get_int(env, "SLURM_STEP_NUM_TASKS", 1);
+  if (!world) world = get_int(env, "SLURM_NTASKS", 1);
   if (!world) world = get_int(env, "SLURM_NPROCS", 1);
   // One task (or a batch script of a job with no task count) is a plain process: no store.
   if (!world || world->value == 1) return {};

@@ -33,14 +33,19 @@ struct SyncBatchNormFunction : torch::autograd::Function<SyncBatchNormFunction> 
                           torch::full({1}, static_cast<double>(x.size(0) * x.size(2)), xf.options())});
     }
     group->all_reduce_sum(stats);
-    const auto count = stats.narrow(0, 2 * channels, 1);
+    // No frames anywhere (every rank's micro-batch failed to load): statistics of nothing are
+    // 0 and the running ones stay as they are, decided on the device (no host read).
+    const auto raw_count = stats.narrow(0, 2 * channels, 1);
+    const auto count = raw_count.clamp_min(1);
     const auto mean = stats.narrow(0, 0, channels) / count;
     const auto var = (stats.narrow(0, channels, channels) / count - mean.square()).clamp_min(0);
     const auto invstd = (var + eps).rsqrt();
     {
       torch::NoGradGuard no_grad;
-      running_mean.mul_(1 - momentum).add_(mean.to(running_mean.scalar_type()) * momentum);
-      running_var.mul_(1 - momentum).add_((var * count / (count - 1)).to(running_var.scalar_type()) * momentum);
+      const auto m = (raw_count > 0).to(xf.scalar_type()) * momentum;
+      const auto unbiased = var * count / (count - 1).clamp_min(1);
+      running_mean.mul_(1 - m.to(running_mean.scalar_type())).add_((mean * m).to(running_mean.scalar_type()));
+      running_var.mul_(1 - m.to(running_var.scalar_type())).add_((unbiased * m).to(running_var.scalar_type()));
     }
     const auto w = weight.to(compute), b = bias.to(compute);
     ctx->save_for_backward({xf, w, mean, invstd, count});

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
+#include <sstream>
 
 #include "sori/core/error.h"
 #include "sori/core/fs.h"
@@ -42,6 +43,27 @@ torch::Device training_device(const std::string& name, const dist::LaunchEnv& en
     return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
   return torch::Device(name);
+}
+
+// Ranks given other overrides (a seed, a batch size) would train on other data orders and shapes
+// while their collectives still line up: refuse at start-up, quoting the first differing line.
+void check_same_config(dist::ProcessGroup& group, const std::string& yaml) {
+  const auto all = group.exchange("config", yaml);
+  for (std::size_t r = 1; r < all.size(); ++r) {
+    if (all[r] == all[0]) continue;
+    std::istringstream a(all[0]), b(all[r]);
+    std::string la, lb;
+    int line = 0;
+    for (bool more = true; more && la == lb;) {
+      ++line;
+      const bool ga = static_cast<bool>(std::getline(a, la)), gb = static_cast<bool>(std::getline(b, lb));
+      if (!ga) la = "<end>";
+      if (!gb) lb = "<end>";
+      more = ga || gb;
+    }
+    SORI_FAIL("rank ", r, " resolved another configuration than rank 0 (line ", line, " of the resolved config: rank 0 '",
+              la, "', rank ", r, " '", lb, "'): every rank must get the same config file and overrides");
+  }
 }
 
 }  // namespace
@@ -127,9 +149,10 @@ void Trainer::State::setup() {
   group = env.distributed() ? std::make_unique<dist::ProcessGroup>(env, device, po) : std::make_unique<dist::ProcessGroup>();
   if (!group->is_main()) spdlog::set_level(spdlog::level::warn);  // rank 0 reports progress
   DurationBucketSampler::check_world_size(c.trainer.bucket_group, group->world_size());
+  const std::string yaml = config_to_yaml(c);
+  if (group->distributed()) check_same_config(*group, yaml);
   if (group->is_main()) {
     fs::create_directories(c.trainer.run_dir);
-    const std::string yaml = config_to_yaml(c);
     spdlog::info("resolved config:\n{}", yaml);
     write_file_atomic((fs::path(c.trainer.run_dir) / "config.yaml").string(), yaml);
     checkpoints = std::make_unique<CheckpointManager>(c.trainer.run_dir, c.checkpoint.save_top_k, c.checkpoint.monitor,

@@ -59,8 +59,12 @@ void TrainingStep::micro_step(const Batch& batch, bool synchronise, int accumula
   }
   const auto sum = ctc_loss_per_utterance(log_probs, enc_lengths, targets, target_lengths, p_.blank).sum();
   const auto loss = global_tokens_ ? sum : sum / (host_tokens * accumulate);
-  if (synchronise) p_.reducer->before_backward();
-  p_.scaler->scale(loss).backward();
+  const auto scaled = p_.scaler->scale(loss);
+  if (synchronise) {
+    p_.reducer->backward(scaled);
+  } else {
+    scaled.backward();
+  }
   loss_sum += sum.detach().to(torch::kFloat64);
   tokens += host_tokens;
 }
@@ -88,8 +92,12 @@ void TrainingStep::placeholder_step(bool synchronise) {
     auto [feats, feat_lengths] = model->features(audio, lengths);
     log_probs = model->forward(feats, feat_lengths).first;
   }
-  if (synchronise) p_.reducer->before_backward();
-  (log_probs.sum() * 0).backward();
+  const auto zero = log_probs.sum() * 0;
+  if (synchronise) {
+    p_.reducer->backward(zero);
+  } else {
+    zero.backward();
+  }
   torch::NoGradGuard no_grad;
   for (std::size_t i = 0; i < saved.size(); ++i) buffers[i].copy_(saved[i]);
 }

@@ -129,19 +129,27 @@ const std::vector<std::string> kRandomOn = {
 }  // namespace
 
 TEST_F(DataParallel, TwoRanksTrainTheSameParametersAsOneRankAccumulatingTwo) {
-  auto args = kRandomOn;
-  args.insert(args.end(), {"trainer.precision=64", "trainer.sync_batchnorm=false"});
-  auto single = args;
-  single.push_back("trainer.accumulate_grad_batches=2");
-  run_single(dir_.path("one"), single);
-  run_ranks(2, dir_.path("two"), args);
-  const auto a = last(dir_.path("one")), b = last(dir_.path("two"));
-  EXPECT_EQ(a.progress.step, 6);
-  EXPECT_EQ(b.progress.step, 6);
-  EXPECT_EQ(a.progress.position, b.progress.position);
-  expect_close_parameters(a, b);
-  // Validation on 2 ranks (disjoint shards, summed edit counts) gives the single-process CER.
-  EXPECT_DOUBLE_EQ(final_metric(dir_.path("one"), "val_cer"), final_metric(dir_.path("two"), "val_cer"));
+  // NeMo's normalisation (per-micro-batch mean, averaged) must agree too: both average the same
+  // per-micro-batch losses.
+  for (const std::string loss : {"global_tokens", "nemo"}) {
+    auto args = kRandomOn;
+    args.insert(args.end(), {"trainer.precision=64", "trainer.sync_batchnorm=false", "trainer.loss_reduction=" + loss,
+                             "trainer.max_steps=40", "trainer.val_check_interval=40"});
+    auto single = args;
+    single.push_back("trainer.accumulate_grad_batches=2");
+    run_single(dir_.path("one_" + loss), single);
+    run_ranks(2, dir_.path("two_" + loss), args);
+    const auto a = last(dir_.path("one_" + loss)), b = last(dir_.path("two_" + loss));
+    EXPECT_EQ(a.progress.step, 40);
+    EXPECT_EQ(b.progress.step, 40);
+    EXPECT_EQ(a.progress.position, b.progress.position);
+    expect_close_parameters(a, b);
+    // Validation on 2 ranks (disjoint shards, summed edit counts) gives the single-process CER,
+    // with hypotheses that are not all empty (an untrained model's CER of 1.0 would match trivially).
+    const double cer = final_metric(dir_.path("one_" + loss), "val_cer");
+    EXPECT_LT(cer, 0.98) << loss;
+    EXPECT_DOUBLE_EQ(cer, final_metric(dir_.path("two_" + loss), "val_cer")) << loss;
+  }
 }
 
 TEST_F(DataParallel, OverlapOnAndOffGiveIdenticalParameters) {
@@ -196,15 +204,20 @@ TEST_F(DataParallel, ARankWhoseMicroBatchFailedToLoadTakesPartWithZeroTokens) {
   expect_close_parameters(a, b);
 }
 
-TEST_F(DataParallel, RanksWithDifferentTrainingDataRefuseToStart) {
-  const auto other = test::make_tone_corpus(dir_, "other", 12, 8);
-  const auto run = dir_.path("mismatch");
+namespace {
+
+// Two ranks where rank 1 runs in `cwd1` with `extra1` added: both must refuse to start, saying `expected`.
+void expect_refusal_at_start(const std::string& run, const std::vector<std::string>& args,
+                             const std::vector<std::string>& extra1, const std::string& cwd1,
+                             const std::string& expected) {
   const auto port = std::to_string(free_port());
   std::vector<pid_t> pids;
   for (int r = 0; r < 2; ++r) {
-    auto args = train_args(run, {"trainer.dist_startup_timeout_s=60"});
-    if (r == 1) args.push_back("model.train_ds.manifest_filepath=[" + other + "]");
-    pids.push_back(spawn(args,
+    auto a = args;
+    if (r == 1) a.insert(a.end(), extra1.begin(), extra1.end());
+    std::string command = "cd '" + (r == 1 ? cwd1 : fs::path(run).parent_path().string()) + "' && exec";
+    for (const auto& x : a) command += " '" + x + "'";
+    pids.push_back(spawn({"sh", "-c", command},
                          {"RANK=" + std::to_string(r), "WORLD_SIZE=2", "LOCAL_RANK=" + std::to_string(r),
                           "LOCAL_WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + port},
                          run + ".rank" + std::to_string(r) + ".log"));
@@ -213,9 +226,29 @@ TEST_F(DataParallel, RanksWithDifferentTrainingDataRefuseToStart) {
     const int status = wait_exit(pids[static_cast<std::size_t>(r)]);
     const auto log = read_text(run + ".rank" + std::to_string(r) + ".log");
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << log;
-    EXPECT_NE(log.find("rank(s) 1 built another vocabulary or training set than rank 0"), std::string::npos) << log;
+    EXPECT_NE(log.find(expected), std::string::npos) << log;
   }
   EXPECT_FALSE(fs::exists(run + "/checkpoints/last.ckpt"));
+}
+
+}  // namespace
+
+TEST_F(DataParallel, RanksWithDifferentConfigurationsRefuseToStart) {
+  const auto run = dir_.path("config_mismatch");
+  expect_refusal_at_start(run, train_args(run, {}), {"trainer.seed=5"}, dir_.path(),
+                          "rank 1 resolved another configuration than rank 0 (line ");
+  EXPECT_NE(read_text(run + ".rank0.log").find("rank 0 '  seed: 1234', rank 1 '  seed: 5'"), std::string::npos)
+      << read_text(run + ".rank0.log");
+}
+
+// The same configuration, but rank 1 reads another file by the same (relative) manifest path,
+// as a node with a stale local copy would.
+TEST_F(DataParallel, RanksWithDifferentTrainingDataRefuseToStart) {
+  test::TempDir elsewhere;
+  test::make_tone_corpus(elsewhere, "train", 12, 8);
+  const auto run = dir_.path("data_mismatch");
+  expect_refusal_at_start(run, train_args(run, {"model.train_ds.manifest_filepath=[train.jsonl]"}), {},
+                          elsewhere.path(), "rank(s) 1 built another vocabulary or training set than rank 0");
 }
 
 TEST_F(DataParallel, AnUnreachableStoreSaysRankZerosHostIsGone) {

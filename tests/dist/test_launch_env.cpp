@@ -172,6 +172,16 @@ TEST(LaunchEnv, SlurmNprocsFallback) {
   EXPECT_EQ(read(env).world_size, 6);
 }
 
+TEST(LaunchEnv, SlurmStepTaskCountWinsOverTheJobs) {
+  // srun -n 4 inside a job of 2 nodes x 4 tasks: the step's 4 tasks, 2 per node, are the ranks.
+  Env env = slurm({{"SLURM_STEP_NUM_TASKS", "4"}, {"SLURM_STEP_TASKS_PER_NODE", "2(x2)"}, {"SLURM_PROCID", "3"}});
+  const auto e = read(env);
+  EXPECT_EQ(e.world_size, 4);
+  EXPECT_EQ(e.local_world_size, 2);
+  env["SLURM_STEP_TASKS_PER_NODE"] = "two";
+  EXPECT_NE(error_of(env).find("SLURM_STEP_TASKS_PER_NODE='two'"), std::string::npos) << error_of(env);
+}
+
 TEST(LaunchEnv, SlurmTasksPerNodeFormats) {
   auto local_world = [](const std::string& tasks_per_node, const std::string& node) {
     Env env = slurm({{"SLURM_TASKS_PER_NODE", tasks_per_node},
@@ -292,7 +302,7 @@ TEST(LaunchEnv, Errors) {
        "environment: SLURM_RESTART_COUNT='z' is not an integer"},
       {slurm_no_localid, "environment: SLURM_LOCALID is not set"},
       {slurm_no_tasks_per_node,
-       "environment: neither SLURM_NTASKS_PER_NODE nor SLURM_TASKS_PER_NODE is set"},
+       "environment: none of SLURM_STEP_TASKS_PER_NODE, SLURM_NTASKS_PER_NODE and SLURM_TASKS_PER_NODE is set"},
       {slurm_no_nodeid,
        "environment: SLURM_NODEID is not set (needed to pick this node's count in "
        "SLURM_TASKS_PER_NODE='2(x3),1')"},

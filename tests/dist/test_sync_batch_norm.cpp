@@ -52,7 +52,7 @@ Outcome run_norm(const torch::Tensor& x_in, const torch::Tensor& upstream, Forwa
           norm->running_var.clone()};
 }
 
-// Both ranks' outcomes; `excluded`: the rank whose frames are left out (-1: none).
+// Both ranks' outcomes; `excluded`: the rank whose frames are left out (-1: none, 2: both).
 std::vector<Outcome> run_two_ranks(const test::TempDir& dir, int excluded) {
   const auto port = std::to_string(test::free_port());
   std::vector<pid_t> pids;
@@ -100,7 +100,7 @@ TEST(SyncBatchNormRank, Run) {
   const auto mine = [&](const torch::Tensor& t) { return t.narrow(0, env.rank * kBatch, kBatch); };
   // As the trainer's stand-in step: excluded, and a zero loss gradient.
   std::optional<dist::ExcludedFromBatchStatistics> exclude;
-  if (env.rank == excluded) exclude.emplace();
+  if (env.rank == excluded || excluded == 2) exclude.emplace();
   const auto o = run_norm(mine(x), exclude ? torch::zeros_like(mine(upstream)) : mine(upstream), [&](torch::nn::BatchNorm1dImpl& norm, const torch::Tensor& xr) {
     return dist::sync_batch_norm(norm, xr, group);
   });
@@ -143,4 +143,19 @@ TEST(SyncBatchNorm, AnExcludedRankAddsNoFrames) {
   expect_close(ranks[0].grad_weight, alone.grad_weight, "weight gradient");
   EXPECT_EQ(ranks[1].grad_weight.abs().max().item<double>(), 0.0) << "the excluded rank's affine gradients";
   for (const auto& r : ranks) expect_close(r.running_mean, alone.running_mean, "running mean");
+}
+
+// Every rank's micro-batch failed: no frames anywhere. Nothing may become NaN, and the running
+// statistics stay as they were.
+TEST(SyncBatchNorm, NoFramesOnAnyRankLeaveTheRunningStatisticsAlone) {
+  test::TempDir dir;
+  const auto ranks = run_two_ranks(dir, 2);
+  ASSERT_EQ(ranks.size(), 2u);
+  const auto fresh = make_norm();
+  for (const auto& r : ranks) {
+    EXPECT_TRUE(torch::isfinite(r.y).all().item<bool>());
+    EXPECT_EQ(r.grad_x.abs().max().item<double>(), 0.0);
+    expect_close(r.running_mean, fresh->running_mean, "running mean");
+    expect_close(r.running_var, fresh->running_var, "running variance");
+  }
 }

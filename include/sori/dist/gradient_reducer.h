@@ -5,8 +5,8 @@
 // world size: after a synchronised backward every rank holds the mean of the ranks' gradients.
 //
 // Per micro-batch whose backward must synchronise (the last of an accumulation):
-//   before_forward(); forward; before_backward(); backward
-// Micro-batches that skip both calls accumulate locally (Python's no_sync()).
+//   before_forward(); forward; backward(loss)
+// Micro-batches that call neither (plain loss.backward()) accumulate locally (Python's no_sync()).
 // Invariant: every parameter receives a gradient in a synchronised backward.
 #pragma once
 
@@ -33,7 +33,8 @@ class GradientReducer {
   GradientReducer(ProcessGroup& group, const std::vector<torch::Tensor>& params, const GradientReducerOptions& options);
   ~GradientReducer();
   void before_forward();
-  void before_backward();
+  // loss.backward() with the buckets' all-reduces; a failed one names the rank, step and silent rank.
+  void backward(const torch::Tensor& loss);
 
  private:
   ProcessGroup& group_;

@@ -10,10 +10,12 @@
 //   TORCHELASTIC_RESTART_COUNT (default 0). Distributed even with WORLD_SIZE=1, so a one-process
 //   torchrun run exercises the same code path as a real one. Only one of RANK and WORLD_SIZE
 //   set is an error.
-// - SLURM: SLURM_PROCID set. world = SLURM_NTASKS (else SLURM_NPROCS, else 1); world 1 is
+// - SLURM: SLURM_PROCID set. world = SLURM_STEP_NUM_TASKS (srun's count for this step, which
+//   may be fewer than the job's), else SLURM_NTASKS, else SLURM_NPROCS, else 1; world 1 is
 //   "single", everything default. Otherwise rank = SLURM_PROCID, local_rank = SLURM_LOCALID,
-//   local_world_size = SLURM_NTASKS_PER_NODE, else this node's count in SLURM_TASKS_PER_NODE
-//   ("4", "4(x2)", "2(x3),1"; SLURM_NODEID picks the node, required only when the counts
+//   local_world_size = this node's count in SLURM_STEP_TASKS_PER_NODE, else
+//   SLURM_NTASKS_PER_NODE, else this node's count in SLURM_TASKS_PER_NODE (lists like
+//   "4", "4(x2)", "2(x3),1"; SLURM_NODEID picks the node, required only when the counts
 //   differ). master_addr = MASTER_ADDR, else the first host of SLURM_STEP_NODELIST, else of
 //   SLURM_JOB_NODELIST, else of SLURM_NODELIST: the step's list first, because rank 0 runs on
 //   the step's first node (srun's default block/cyclic distributions), which need not be the
