@@ -1,15 +1,10 @@
 #!/usr/bin/env bash
-# On a CUDA machine: our C++ step vs PyTorch eager for FastConformer-CTC medium (d256 x16, 8x)
-# on batches of 32 x 10 s, fp32 (TF32) and bf16, both from features and without dropout.
-set -uo pipefail
+# On a CUDA machine (scripts/device/): FastConformer-CTC medium and large, fp32 (TF32) and bf16,
+# batches of 32 x 10 s and 16 x 20 s, each bench/compare_step.sh against PyTorch eager.
+set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=${BIN:-build-gpu/sori_bench}
-NODROP=(model.encoder.dropout=0.0 model.encoder.dropout_att=0.0 model.encoder.dropout_pre_encoder=0.0)
-for prec in 32 bf16; do
-  for rep in 1 2 3; do
-    "$BIN" --device cuda --precision $prec --config configs/fastconformer_ctc_medium.yaml --vocab 1024 \
-      --batch 32 --seconds 10 --warmup 5 --steps 20 "${NODROP[@]}"
-    python3 bench/train_step_reference.py --device cuda --precision $prec --d-model 256 --layers 16 --heads 4 \
-      --factor 8 --channels 256 --vocab 1024 --batch 32 --seconds 10 --warmup 5 --steps 20
-  done
+export DEVICE=cuda BIN=${BIN:-build-gpu/sori_bench} PYTHON=${PYTHON:-python3} VOCAB=1024 WARMUP=5 STEPS=20
+for precision in 32 bf16; do
+  PRECISION=$precision CONFIG=configs/fastconformer_ctc_medium.yaml BATCH=32 SECONDS_PER_UTT=10 ./bench/compare_step.sh
+  PRECISION=$precision CONFIG=configs/fastconformer_ctc_large.yaml BATCH=16 SECONDS_PER_UTT=20 ./bench/compare_step.sh
 done

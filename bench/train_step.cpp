@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "sori/config/config.h"
 #include "sori/core/torch_compat.h"
@@ -21,8 +23,60 @@
 #include "sori/dist/launch_env.h"
 #include "sori/dist/process_group.h"
 #include "sori/dist/sync_batch_norm.h"
+#include "sori/core/fs.h"
+#include "sori/export/nemo_state_dict.h"
 #include "sori/train/precision.h"
 #include "sori/train/training_step.h"
+
+namespace {
+
+// What bench/train_step_reference.py needs to build the same model and step, our weights under
+// NeMo's keys (the bytes `sori export --format nemo-state-dict` writes), and a parity sample:
+// audio and the log-probs our eval-mode forward gives for it (fp32, TF32 off).
+void write_reference(const std::string& dir, const sori::Config& c, sori::CtcModel& model, int vocab,
+                     std::int64_t batch, std::int64_t samples, const torch::Device& device) {
+  namespace fs = std::filesystem;
+  fs::create_directories(dir);
+  const auto& p = c.model.preprocessor;
+  const auto& e = c.model.encoder;
+  const auto& sa = c.model.spec_augment;
+  const auto& o = c.model.optim;
+  const nlohmann::json spec = {
+      {"sample_rate", c.model.sample_rate}, {"features", p.features}, {"n_fft", p.n_fft},
+      {"window_size", p.window_size}, {"window_stride", p.window_stride}, {"dither", p.dither},
+      {"preemph", p.preemph}, {"log_zero_guard_value", p.log_zero_guard_value},
+      {"d_model", e.d_model}, {"n_layers", e.n_layers}, {"n_heads", e.n_heads},
+      {"subsampling_factor", e.subsampling_factor}, {"subsampling_conv_channels", e.subsampling_conv_channels},
+      {"conv_kernel_size", e.conv_kernel_size}, {"ff_expansion_factor", e.ff_expansion_factor},
+      {"xscaling", e.xscaling}, {"vocab", vocab},
+      {"freq_masks", sa.freq_masks}, {"freq_width", sa.freq_width}, {"time_masks", sa.time_masks},
+      {"time_width", sa.time_width.value}, {"time_width_is_fraction", sa.time_width.is_fraction},
+      {"betas", o.betas}, {"weight_decay", o.weight_decay}, {"eps", o.eps},
+      {"gradient_clip_val", c.trainer.gradient_clip_val},
+      {"dropout", {e.dropout, e.dropout_att, e.dropout_pre_encoder, e.dropout_emb}}};
+  sori::write_file_atomic((fs::path(dir) / "spec.json").string(), spec.dump(2));
+  sori::write_file_atomic((fs::path(dir) / "weights.pt").string(), sori::nemo_weights_pickle(model));
+
+  if (device.is_cuda()) at::globalContext().setAllowTF32CuBLAS(false);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(1);
+  const auto audio = (torch::randn({batch, samples}) * 0.1).to(device);
+  auto lengths = torch::full({batch}, samples, torch::kInt64);
+  lengths[batch - 1] = samples * 3 / 4;  // one padded utterance: the masks take part
+  lengths = lengths.to(device);
+  auto [feats, frames] = model->features(audio, lengths);
+  auto [log_probs, enc_lengths] = model->forward(feats, frames);
+  c10::Dict<std::string, at::Tensor> parity;
+  parity.insert("audio", audio.cpu());
+  parity.insert("lengths", lengths.cpu());
+  parity.insert("log_probs", log_probs.to(torch::kFloat32).cpu().contiguous());
+  parity.insert("enc_lengths", enc_lengths.cpu());
+  const auto bytes = torch::pickle_save(parity);
+  sori::write_file_atomic((fs::path(dir) / "parity.pt").string(), std::string(bytes.begin(), bytes.end()));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Training-step benchmark"};
@@ -31,7 +85,10 @@ int main(int argc, char** argv) {
   double seconds = 2.5;
   bool features = true, forward_only = false;
   std::vector<std::string> overrides;
+  std::string reference_dir;
   app.add_option("--config", config_path);
+  app.add_option("--write-reference", reference_dir,
+                 "write DIR/spec.json, DIR/weights.pt and DIR/parity.pt for bench/train_step_reference.py, then exit");
   app.add_option("--device", device_name);
   app.add_option("--precision", precision_name);
   app.add_option("--batch", batch);
@@ -55,6 +112,10 @@ int main(int argc, char** argv) {
     model->to(device);
     model->train();
     const auto samples = static_cast<std::int64_t>(seconds * config.model.sample_rate);
+    if (!reference_dir.empty()) {
+      write_reference(reference_dir, config, model, vocab, batch, samples, device);
+      return 0;
+    }
     auto opts = torch::TensorOptions().device(device);
     std::vector<double> times, allreduce_times;
     const auto env = sori::dist::read_launch_env();
