@@ -85,8 +85,9 @@ int main(int argc, char** argv) {
   double seconds = 2.5;
   bool features = true, forward_only = false;
   std::vector<std::string> overrides;
-  std::string reference_dir;
+  std::string reference_dir, profile_path;
   app.add_option("--config", config_path);
+  app.add_option("--profile", profile_path, "write a Chrome trace of the timed training steps (LibTorch's profiler)");
   app.add_option("--write-reference", reference_dir,
                  "write DIR/spec.json, DIR/weights.pt and DIR/parity.pt for bench/train_step_reference.py, then exit");
   app.add_option("--device", device_name);
@@ -157,13 +158,17 @@ int main(int argc, char** argv) {
       b.tokens = torch::randint(0, vocab, {batch, u}, torch::kInt64);
       b.token_lengths = torch::full({batch}, u, torch::kInt64);
       for (int i = 0; i < batch; ++i) b.indices.push_back(static_cast<std::size_t>(i));
+      std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
       for (int i = 0; i < warmup + steps; ++i) {
+        if (i == warmup && !profile_path.empty())
+          profile = std::make_unique<torch::autograd::profiler::RecordProfile>(profile_path);
         b.global_index = static_cast<std::int64_t>(i) * group->world_size() + group->rank();
         const auto t0 = std::chrono::steady_clock::now();
         step.run({b}, 1e-4, false);
         if (device.is_cuda()) torch::cuda::synchronize();
         if (i >= warmup) times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       }
+      profile.reset();  // writes the trace
       if (group->distributed()) {
         // One step's gradient traffic alone, bucket by bucket as the Reducer cuts it (the first
         // bucket at most 1 MB, the others bucket_mb; one bucket without overlap; float32).

@@ -38,6 +38,7 @@ p.add_argument("--steps", type=int, default=10)
 p.add_argument("--threads", type=int, default=0)
 p.add_argument("--device", default="cpu")
 p.add_argument("--precision", default="32", choices=["32", "bf16"])
+p.add_argument("--profile", help="write a Chrome trace of the timed steps (bench/trace_summary.py reads it)")
 a = p.parse_args()
 if a.threads > 0:
     torch.set_num_threads(a.threads)
@@ -130,7 +131,10 @@ tlen = torch.full((a.batch,), u, dtype=torch.int64)
 # torch.autocast("cuda", enabled=False) still asks a CPU-only torch for CUDA bf16 support.
 autocast = (lambda: torch.autocast(dev.type, dtype=torch.bfloat16)) if a.precision == "bf16" else contextlib.nullcontext
 times = []
+profiler = torch.autograd.profiler.profile(enabled=bool(a.profile))
 for i in range(a.warmup + a.steps):
+    if i == a.warmup:
+        profiler.__enter__()
     if dev.type == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
@@ -150,6 +154,9 @@ for i in range(a.warmup + a.steps):
         torch.cuda.synchronize()
     if i >= a.warmup:
         times.append(time.perf_counter() - t0)
+profiler.__exit__(None, None, None)
+if a.profile:
+    profiler.export_chrome_trace(a.profile)
 assert math.isfinite(loss.item())
 print(json.dumps({"side": "eager", "device": a.device, "precision": a.precision, "batch": a.batch,
                   "seconds": a.seconds, "median_s": statistics.median(times), "min_s": min(times),

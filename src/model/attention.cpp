@@ -6,6 +6,7 @@
 
 #include "sori/core/error.h"
 #include "sori/core/torch_compat.h"
+#include "linear.h"
 
 namespace sori {
 
@@ -78,10 +79,10 @@ torch::Tensor RelPositionMultiHeadAttentionImpl::forward(const torch::Tensor& x,
 torch::Tensor RelPositionMultiHeadAttentionImpl::attend(const torch::Tensor& x, const torch::Tensor& mask,
                                                         const torch::Tensor& pos_emb) {
   const auto b = x.size(0), t = x.size(1);
-  auto q = linear_q_->forward(x).view({b, t, h_, d_k_});  // [B, T, H, dk]
-  auto k = linear_k_->forward(x).view({b, t, h_, d_k_}).transpose(1, 2);
-  auto v = linear_v_->forward(x).view({b, t, h_, d_k_}).transpose(1, 2);
-  auto p = linear_pos_->forward(pos_emb).view({pos_emb.size(0), -1, h_, d_k_}).transpose(1, 2);
+  auto q = linear(linear_q_, x).view({b, t, h_, d_k_});  // [B, T, H, dk]
+  auto k = linear(linear_k_, x).view({b, t, h_, d_k_}).transpose(1, 2);
+  auto v = linear(linear_v_, x).view({b, t, h_, d_k_}).transpose(1, 2);
+  auto p = linear(linear_pos_, pos_emb).view({pos_emb.size(0), -1, h_, d_k_}).transpose(1, 2);
   auto q_u = (q + pos_bias_u_).transpose(1, 2);  // [B, H, T, dk]
   auto q_v = (q + pos_bias_v_).transpose(1, 2);
   auto matrix_bd = rel_shift(torch::matmul(q_v, p.transpose(-2, -1)));
@@ -95,7 +96,7 @@ torch::Tensor RelPositionMultiHeadAttentionImpl::attend(const torch::Tensor& x, 
     attn = torch::softmax(scores, -1);
   }
   auto out = torch::matmul(dropout_->forward(attn), v).transpose(1, 2).reshape({b, t, h_ * d_k_});
-  return linear_out_->forward(out);
+  return linear(linear_out_, out);
 }
 
 }  // namespace sori

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "sori/core/error.h"
+#include "linear.h"
 
 namespace sori {
 
@@ -15,7 +16,7 @@ ConformerFeedForwardImpl::ConformerFeedForwardImpl(int d_model, int d_ff, double
 }
 
 torch::Tensor ConformerFeedForwardImpl::forward(const torch::Tensor& x) {
-  return linear2_->forward(dropout_->forward(torch::silu(linear1_->forward(x))));
+  return linear(linear2_, dropout_->forward(torch::silu(linear(linear1_, x))));
 }
 
 ConformerConvolutionImpl::ConformerConvolutionImpl(int d_model, int kernel_size, const std::string& norm_type) {

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "sori/core/error.h"
+#include "linear.h"
 
 namespace sori {
 
@@ -58,7 +59,7 @@ std::pair<torch::Tensor, torch::Tensor> ConvSubsamplingImpl::forward(torch::Tens
   }
   x = x * mask;
   const auto b = x.size(0), c = x.size(1), t = x.size(2), f = x.size(3);
-  x = out_->forward(x.transpose(1, 2).reshape({b, t, c * f}));
+  x = linear(out_, x.transpose(1, 2).reshape({b, t, c * f}));
   return {x, lengths};
 }
 
