@@ -55,8 +55,10 @@ std::pair<torch::Tensor, torch::Tensor> LogMelFeaturesImpl::forward(const torch:
     x = x.masked_fill(~valid_mask(lengths, x.size(1)), 0.0);
   }
   const auto spec = compat::stft_centered(x, config_.n_fft, hop_, win_length_, window_.to(torch::kFloat64));
-  // NeMo takes the magnitude, then raises it to mag_power 2.
-  auto power = torch::view_as_real(spec).pow(2).sum(-1).sqrt().pow(2.0);
+  // |X|^2. NeMo takes the magnitude (sqrt of the summed squares of view_as_real) and raises it
+  // to mag_power 2: the same value to float64 rounding, but that reduction over a size-2 axis
+  // cost 13 ms per 12 x 2.5 s batch against 1.2 ms for this (one core).
+  const auto power = torch::real(spec).square() + torch::imag(spec).square();
   auto mel = torch::matmul(fb_.to(torch::kFloat64), power);
   mel = torch::log(mel + config_.log_zero_guard_value);
   mel = normalize_per_feature(mel, frame_lengths);
