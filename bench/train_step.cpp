@@ -122,6 +122,7 @@ int main(int argc, char** argv) {
     const auto env = sori::dist::read_launch_env();
     auto group = env.distributed() ? std::make_unique<sori::dist::ProcessGroup>(env, device, sori::dist::ProcessGroupOptions{})
                                    : std::make_unique<sori::dist::ProcessGroup>();
+    std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;  // the timed steps, with --profile
     if (forward_only) {
       auto audio = torch::randn({batch, samples}, opts) * 0.1;
       auto audio_lengths = torch::full({batch}, samples, opts.dtype(torch::kInt64));
@@ -130,6 +131,8 @@ int main(int argc, char** argv) {
       model->eval();
       torch::NoGradGuard no_grad;
       for (int i = 0; i < warmup + steps; ++i) {
+        if (i == warmup && !profile_path.empty())
+          profile = std::make_unique<torch::autograd::profiler::RecordProfile>(profile_path);
         const auto t0 = std::chrono::steady_clock::now();
         auto [lp, lens] = features ? model->forward(model->features(audio, audio_lengths).first, frames)
                                    : model->forward(feats_in, frames);
@@ -158,7 +161,6 @@ int main(int argc, char** argv) {
       b.tokens = torch::randint(0, vocab, {batch, u}, torch::kInt64);
       b.token_lengths = torch::full({batch}, u, torch::kInt64);
       for (int i = 0; i < batch; ++i) b.indices.push_back(static_cast<std::size_t>(i));
-      std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
       for (int i = 0; i < warmup + steps; ++i) {
         if (i == warmup && !profile_path.empty())
           profile = std::make_unique<torch::autograd::profiler::RecordProfile>(profile_path);
@@ -168,7 +170,6 @@ int main(int argc, char** argv) {
         if (device.is_cuda()) torch::cuda::synchronize();
         if (i >= warmup) times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       }
-      profile.reset();  // writes the trace
       if (group->distributed()) {
         // One step's gradient traffic alone, bucket by bucket as the Reducer cuts it (the first
         // bucket at most 1 MB, the others bucket_mb; one bucket without overlap; float32).
@@ -191,6 +192,7 @@ int main(int argc, char** argv) {
         }
       }
     }
+    profile.reset();  // writes the trace
     std::sort(times.begin(), times.end());
     if (group->is_main())
       std::printf("sori C++  %s device %s precision %s batch %d x %.1f s: median step %.4f s (min %.4f, max %.4f, %d steps)\n",
