@@ -11,6 +11,7 @@ void add_tokenizer_commands(CLI::App& app);
 void add_train_commands(CLI::App& app);
 void add_eval_commands(CLI::App& app);
 void add_model_commands(CLI::App& app);
+void add_bench_commands(CLI::App& app);
 void add_export_commands(CLI::App& app);  // only with SORI_WITH_ONNX
 
 }  // namespace sori::cli

@@ -346,7 +346,8 @@ TrainSummary Trainer::fit() {
   const auto start = Clock::now();
   auto window_start = start;
   auto norm_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(s.device));
-  double window_loss = 0, window_tokens = 0, window_audio = 0;
+  // Time blocked in the loader: the share of step time the training thread waits for data.
+  double window_loss = 0, window_tokens = 0, window_audio = 0, window_wait = 0, total_wait = 0;
   std::int64_t window_steps = 0, window_updates = 0;
   const std::int64_t start_step = s.progress.step;
   const auto max_steps = s.loop->max_steps();
@@ -359,7 +360,11 @@ TrainSummary Trainer::fit() {
       stop_requested = true;  // rides in this step's agreement: every rank stops after it
     }
     std::vector<Batch> micro;
+    const auto wait_start = Clock::now();
     for (int a = 0; a < accumulate; ++a) micro.push_back(s.data->loader->next());
+    const double waited = std::chrono::duration<double>(Clock::now() - wait_start).count();
+    window_wait += waited;
+    total_wait += waited;
     for (const auto& b : micro) window_audio += static_cast<double>(b.valid_samples) / s.config.model.sample_rate;
     s.group->set_step(s.progress.step);
     const auto r = s.step->run(micro, s.schedule->at(s.progress.step), stop_requested);
@@ -384,15 +389,16 @@ TrainSummary Trainer::fit() {
       const double per_step = std::chrono::duration<double>(Clock::now() - start).count() / (step - start_step);
       const double epoch = s.loop->epoch_progress(step), lr = s.schedule->at(step);
       const double audio_rate = window_audio * s.group->world_size() / secs;
-      spdlog::info("step {}/{} epoch {:.2f} loss {:.4f} lr {:.3e} grad-norm {:.3f} audio {:.0f} s/s padding {:.1f}% ETA {:.0f} s",
+      spdlog::info("step {}/{} epoch {:.2f} loss {:.4f} lr {:.3e} grad-norm {:.3f} audio {:.0f} s/s padding {:.1f}% "
+                   "data-wait {:.1f}% ETA {:.0f} s",
                    step, max_steps, epoch, loss, lr, gnorm, audio_rate, 100 * s.data->loader->epoch_padding_fraction(),
-                   per_step * (max_steps - step));
+                   100 * window_wait / secs, per_step * (max_steps - step));
       s.metrics->append({{"step", step}, {"epoch", epoch}, {"loss", loss}, {"lr", lr}, {"grad_norm", gnorm},
                          {"audio_s_per_s", audio_rate}, {"padding", s.data->loader->epoch_padding_fraction()},
-                         {"skipped_steps", s.progress.skipped_steps},
+                         {"skipped_steps", s.progress.skipped_steps}, {"data_wait_fraction", window_wait / secs},
                          {"elapsed_s", std::chrono::duration<double>(Clock::now() - start).count()}});
       norm_sum.zero_();
-      window_loss = window_tokens = window_audio = 0;
+      window_loss = window_tokens = window_audio = window_wait = 0;
       window_steps = window_updates = 0;
       window_start = Clock::now();
     }
@@ -420,8 +426,9 @@ TrainSummary Trainer::fit() {
   s.save_last();
   TrainSummary summary{s.progress.step, s.progress.skipped_steps, s.progress.best_metric, s.progress.best_step, s.stop};
   if (s.group->is_main())
-    spdlog::info("training done: {} steps ({} skipped), best {} {:.4f} at step {}", summary.steps, summary.skipped_steps,
-                 s.config.checkpoint.monitor, summary.best_metric, summary.best_step);
+    spdlog::info("training done: {} steps ({} skipped), best {} {:.4f} at step {}; waited for data {:.2f}% of the time",
+                 summary.steps, summary.skipped_steps, s.config.checkpoint.monitor, summary.best_metric, summary.best_step,
+                 100 * total_wait / std::chrono::duration<double>(Clock::now() - start).count());
   return summary;
 }
 

@@ -90,6 +90,13 @@ TrainingData::TrainingData(const Config& c, dist::ProcessGroup& group, const tor
 
   std::vector<double> durations;
   for (const auto& e : train_set.entries) durations.push_back(e.duration);
+  sampler = std::make_unique<DurationBucketSampler>(durations, train_sampler_options(c));
+  const auto lo = train_loader_options(c, device.is_cuda(), group.rank(), group.world_size());
+  loader = std::make_unique<DataLoader>(train_set, *tokenizer, *sampler, augmenter.get(), lo);
+}
+
+SamplerOptions train_sampler_options(const Config& c) {
+  const auto& ds = c.model.train_ds;
   SamplerOptions so;
   so.batch_duration = ds.batch_duration;
   so.batch_size = ds.batch_size;
@@ -97,19 +104,23 @@ TrainingData::TrainingData(const Config& c, dist::ProcessGroup& group, const tor
   so.bucket_group = c.trainer.bucket_group;
   so.shuffle = ds.shuffle;
   so.seed = c.trainer.seed;
-  sampler = std::make_unique<DurationBucketSampler>(durations, so);
+  return so;
+}
+
+LoaderOptions train_loader_options(const Config& c, bool pin_memory, int rank, int world_size) {
+  const auto& ds = c.model.train_ds;
   LoaderOptions lo;
   lo.num_workers = ds.num_workers;
   lo.prefetch_batches = ds.prefetch_batches;
   lo.sample_rate = c.model.sample_rate;
   lo.quality = parse_resample_quality(c.model.augmentation.resample_quality);
   lo.augment = true;
-  lo.pin_memory = device.is_cuda();
+  lo.pin_memory = pin_memory;
   lo.skip_invalid = ds.skip_invalid;
   lo.seed = c.trainer.seed;
-  lo.rank = group.rank();
-  lo.world_size = group.world_size();
-  loader = std::make_unique<DataLoader>(train_set, *tokenizer, *sampler, augmenter.get(), lo);
+  lo.rank = rank;
+  lo.world_size = world_size;
+  return lo;
 }
 
 }  // namespace sori

@@ -1,4 +1,4 @@
-// End-to-end checks of the `sori` binary's data commands.
+// End-to-end checks of the `sori` binary's data and bench commands.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -58,4 +58,19 @@ TEST(Cli, JamoCompose) {
   auto r = run("data jamo-compose < " + dir.path("jamo.txt"));
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(r.output, "\xED\x95\x9C\n");  // 한
+}
+
+TEST(Cli, BenchDataReportsLoaderThroughput) {
+  sori::test::TempDir dir;
+  std::string manifest;
+  for (int i = 0; i < 4; ++i) manifest += sori::test::wav_entry(dir, "a" + std::to_string(i) + ".wav", 1.0, "abc");
+  sori::test::write_text(dir.path("train.jsonl"), manifest);
+  sori::test::write_text(dir.path("c.yaml"), "model:\n  train_ds: {manifest_filepath: " + dir.path("train.jsonl") +
+                                                 ", batch_size: 2, num_buckets: 1}\n"
+                                                 "  augmentation: {speed_perturb: [0.9, 1.1], noise: {prob: 1.0}}\n"
+                                                 "trainer: {bucket_group: 1}\n");
+  auto r = run("bench data --config " + dir.path("c.yaml") + " --batches 5");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("\"batches\": 5, \"workers\": 1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("x real time per worker thread"), std::string::npos) << r.output;
 }

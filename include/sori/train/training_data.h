@@ -35,4 +35,8 @@ struct TrainingData {
   std::unique_ptr<DataLoader> loader;
 };
 
+// The trainer's sampler and loader settings for model.train_ds (`sori bench data` uses them too).
+SamplerOptions train_sampler_options(const Config& config);
+LoaderOptions train_loader_options(const Config& config, bool pin_memory, int rank, int world_size);
+
 }  // namespace sori
