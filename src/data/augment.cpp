@@ -35,16 +35,15 @@ double WaveformAugmenter::max_speed() const {
 }
 
 std::vector<float> generate_noise(std::size_t n, const std::string& color, std::mt19937_64& rng) {
-  std::normal_distribution<float> gauss(0.f, 1.f);
   std::vector<float> out(n);
   if (color == "white") {
-    for (auto& x : out) x = gauss(rng);
+    for (auto& x : out) x = static_cast<float>(standard_normal(rng));
     return out;
   }
   double b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0, b6 = 0;
   double sq = 0;
   for (auto& x : out) {
-    const double w = gauss(rng);
+    const double w = standard_normal(rng);
     b0 = 0.99886 * b0 + w * 0.0555179;
     b1 = 0.99332 * b1 + w * 0.0750759;
     b2 = 0.96900 * b2 + w * 0.1538520;

@@ -3,6 +3,7 @@
 // same whatever the number of loader threads.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <initializer_list>
 
@@ -31,6 +32,16 @@ std::uint64_t uniform_below(Engine& rng, std::uint64_t n) {
 template <class Engine>
 double uniform_unit(Engine& rng) {
   return static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0);
+}
+
+// Standard normal draw by Box-Muller from two uniform_unit draws. std::normal_distribution's
+// algorithm is left to the standard library (libstdc++ and libc++ give different streams); this
+// depends only on the engine and on log/sqrt/cos, which agree to the last bit or so.
+template <class Engine>
+double standard_normal(Engine& rng) {
+  const double u1 = 1.0 - uniform_unit(rng);  // (0, 1]: log stays finite
+  const double u2 = uniform_unit(rng);
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
 }
 
 template <class Engine, class Vec>
