@@ -96,9 +96,10 @@ Batch DataLoader::next() {
   } else {
     std::unique_lock<std::mutex> lock(mutex_);
     cv_.wait(lock, [&] { return ready_.count(k) > 0; });
-    auto node = ready_.extract(k);
-    if (node.mapped().second) std::rethrow_exception(node.mapped().second);
-    batch = std::move(*node.mapped().first);
+    // A failed batch stays where it is: calling next() again reports the same error instead of
+    // waiting for a batch no worker will make again.
+    if (auto failed = ready_.at(k).second) std::rethrow_exception(failed);
+    batch = std::move(*ready_.extract(k).mapped().first);
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include "sori/core/error.h"
 #include "sori/data/loader.h"
 #include "test_util.h"
@@ -145,6 +147,10 @@ TEST(Loader, DecodeFailureNamesManifestLine) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("m.jsonl:1"), std::string::npos) << e.what();
   }
+  // Asking again gives the same error, not a wait for a batch no worker makes again.
+  auto again = std::async(std::launch::async, [&] { return test::error_text([&] { loader.next(); }); });
+  ASSERT_EQ(again.wait_for(std::chrono::seconds(10)), std::future_status::ready) << "next() hangs after a failure";
+  EXPECT_NE(again.get().find("m.jsonl:1"), std::string::npos);
   LoaderOptions skip = loader_options(1);
   skip.skip_invalid = true;
   DataLoader tolerant(f.dataset, *f.tokenizer, sampler, nullptr, skip);
