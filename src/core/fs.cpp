@@ -1,6 +1,7 @@
 #include "sori/core/fs.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -53,6 +54,51 @@ std::string read_file(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+DirectoryLock::DirectoryLock(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  const auto path = (std::filesystem::path(dir) / ".lock").string();
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  SORI_CHECK(fd_ >= 0, "cannot open ", path, ": ", std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    std::string holder;
+    char buf[256];
+    const ssize_t n = ::pread(fd_, buf, sizeof buf - 1, 0);
+    if (n > 0) holder.assign(buf, static_cast<std::size_t>(n));
+    ::close(fd_);
+    fd_ = -1;
+    SORI_CHECK(err != EWOULDBLOCK, dir, " is in use by another Sori process (", holder.empty() ? "unknown" : holder,
+               "): two runs must not write one run directory; wait for it to end or choose another trainer.run_dir");
+    SORI_FAIL("cannot lock ", path, ": ", std::strerror(err));
+  }
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  const std::string me = "pid " + std::to_string(::getpid()) + " on " + host;
+  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, me.data(), me.size(), 0) != static_cast<ssize_t>(me.size())) {
+    // The lock holds without the note; only the message to a second process loses the pid.
+  }
+}
+
+DirectoryLock::~DirectoryLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the flock
+}
+
+int remove_stale_temporaries(const std::string& dir) {
+  namespace fs = std::filesystem;
+  int removed = 0;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return 0;
+  for (const auto& f : fs::recursive_directory_iterator(dir, ec)) {
+    const auto name = f.path().filename().string();
+    const auto at = name.rfind(".tmp.");
+    if (at == std::string::npos || !f.is_regular_file(ec)) continue;
+    const auto pid = name.substr(at + 5);
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (fs::remove(f.path(), ec)) ++removed;
+  }
+  return removed;
 }
 
 }  // namespace sori

@@ -75,6 +75,7 @@ struct Trainer::State {
   torch::Device device = torch::kCPU;
   Precision precision;
   std::unique_ptr<dist::ProcessGroup> group;
+  std::unique_ptr<DirectoryLock> run_dir_lock;  // rank 0, for the whole run
   std::unique_ptr<TrainingData> data;
   CtcModel model{nullptr};
   std::unique_ptr<Optimizer> optimizer;
@@ -152,7 +153,9 @@ void Trainer::State::setup() {
   const std::string yaml = config_to_yaml(c);
   if (group->distributed()) check_same_config(*group, yaml);
   if (group->is_main()) {
-    fs::create_directories(c.trainer.run_dir);
+    run_dir_lock = std::make_unique<DirectoryLock>(c.trainer.run_dir);
+    if (const int stale = remove_stale_temporaries(c.trainer.run_dir))
+      spdlog::info("removed {} temporary file(s) that killed runs left in {}", stale, c.trainer.run_dir);
     spdlog::info("resolved config:\n{}", yaml);
     write_file_atomic((fs::path(c.trainer.run_dir) / "config.yaml").string(), yaml);
     checkpoints = std::make_unique<CheckpointManager>(c.trainer.run_dir, c.checkpoint.save_top_k, c.checkpoint.monitor,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "sori/core/error.h"
+#include "sori/core/fs.h"
 #include "sori/data/audio.h"
 #include "sori/train/checkpoint.h"
 #include "sori/train/evaluate.h"
@@ -275,6 +276,29 @@ TEST(ExactResume, KeepsTheCheckpointsTokenizer) {
         .fit();
   });
   EXPECT_NE(error.find("holds another vocabulary (2 tokens) than the checkpoint"), std::string::npos) << error;
+}
+
+// Two processes must never write one run directory; what killed runs left half-written goes.
+// (ExactResume.SurvivesKillDashNine resumes in a directory whose holder was killed: the kernel
+// releases the lock with the process.)
+TEST(RunDirectory, IsLockedAndStaleTemporariesAreRemoved) {
+  test::TempDir dir;
+  const auto train = test::make_tone_corpus(dir, "train", 8, 3);
+  const auto run = dir.path("run");
+  fs::create_directories(run + "/checkpoints");
+  test::write_text(run + "/checkpoints/step_000000004.ckpt.tmp.12345", "torn by a kill");
+  {
+    const DirectoryLock live_run(run);  // what another `sori train` holds
+    const auto error = test::error_text(
+        [&] { Trainer(tiny_config(train, train, run, {"trainer.max_steps=2"}), TrainOptions{}).fit(); });
+    EXPECT_NE(error.find(run + " is in use by another Sori process (pid " + std::to_string(getpid()) + " on "),
+              std::string::npos)
+        << error;
+    EXPECT_TRUE(fs::exists(run + "/checkpoints/step_000000004.ckpt.tmp.12345"));
+  }
+  Trainer(tiny_config(train, train, run, {"trainer.max_steps=2"}), TrainOptions{}).fit();
+  EXPECT_FALSE(fs::exists(run + "/checkpoints/step_000000004.ckpt.tmp.12345"));
+  EXPECT_TRUE(fs::exists(run + "/checkpoints/last.ckpt"));
 }
 
 TEST(ExactResume, SurvivesKillDashNine) {

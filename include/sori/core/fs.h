@@ -9,4 +9,23 @@ namespace sori {
 void write_file_atomic(const std::string& path, const std::string& contents);
 std::string read_file(const std::string& path);
 
+// An exclusive lock on a directory for as long as the object lives: flock() on <dir>/.lock,
+// which records the holder's pid and host. The kernel drops it when the process dies, kill -9
+// included, so a crashed run never leaves a stale lock. A second holder gets a sori::Error
+// naming the directory and the pid and host of the one that has it.
+class DirectoryLock {
+ public:
+  explicit DirectoryLock(const std::string& dir);
+  ~DirectoryLock();
+  DirectoryLock(const DirectoryLock&) = delete;
+  DirectoryLock& operator=(const DirectoryLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// Removes the `<name>.tmp.<pid>` files write_file_atomic leaves when a process dies mid-write;
+// returns how many. Only for a directory whose writers are all gone (hold its DirectoryLock).
+int remove_stale_temporaries(const std::string& dir);
+
 }  // namespace sori
