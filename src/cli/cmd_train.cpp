@@ -13,6 +13,8 @@ void add_train_commands(CLI::App& app) {
   static std::vector<std::string> overrides;
   train->add_option("--config", config_path, "YAML config")->required();
   train->add_option("--resume", options.resume, "auto (newest valid checkpoint in trainer.run_dir, else fresh) or a checkpoint");
+  train->add_flag("--overwrite", options.overwrite,
+                  "start over in a trainer.run_dir that holds a run (deletes its checkpoints, metrics and logs)");
   train->add_option("--stop-after-steps", options.stop_after_steps,
                     "stop with a checkpoint after N steps, as if preempted (the schedule keeps trainer.max_steps)");
   train->add_option("overrides", overrides, "key.path=value overrides (Hydra style)");

@@ -66,6 +66,24 @@ void check_same_config(dist::ProcessGroup& group, const std::string& yaml) {
   }
 }
 
+// A fresh run must not inherit another run's checkpoints, which a later `--resume auto` would
+// continue. Called with the run directory locked.
+void prepare_fresh_run_dir(const std::string& run_dir, bool overwrite) {
+  const auto checkpoints = fs::path(run_dir) / "checkpoints";
+  int found = 0;
+  std::error_code ec;
+  if (fs::is_directory(checkpoints, ec))
+    for (const auto& f : fs::directory_iterator(checkpoints)) found += f.path().extension() == ".ckpt";
+  if (found == 0) return;
+  SORI_CHECK(overwrite, "trainer.run_dir ", run_dir, " already holds a run (", found, " checkpoint file(s) in ",
+             checkpoints.string(), "): continue it with --resume auto, start over with --overwrite (deletes its "
+             "checkpoints, metrics and logs), or choose another trainer.run_dir");
+  fs::remove_all(checkpoints);
+  fs::remove(fs::path(run_dir) / "metrics.jsonl");
+  fs::remove_all(fs::path(run_dir) / "utterances");
+  spdlog::warn("--overwrite: deleted the previous run's checkpoints, metrics and logs in {}", run_dir);
+}
+
 }  // namespace
 
 struct Trainer::State {
@@ -156,6 +174,7 @@ void Trainer::State::setup() {
     run_dir_lock = std::make_unique<DirectoryLock>(c.trainer.run_dir);
     if (const int stale = remove_stale_temporaries(c.trainer.run_dir))
       spdlog::info("removed {} temporary file(s) that killed runs left in {}", stale, c.trainer.run_dir);
+    if (options.resume.empty()) prepare_fresh_run_dir(c.trainer.run_dir, options.overwrite);
     spdlog::info("resolved config:\n{}", yaml);
     write_file_atomic((fs::path(c.trainer.run_dir) / "config.yaml").string(), yaml);
     checkpoints = std::make_unique<CheckpointManager>(c.trainer.run_dir, c.checkpoint.save_top_k, c.checkpoint.monitor,

@@ -301,6 +301,29 @@ TEST(RunDirectory, IsLockedAndStaleTemporariesAreRemoved) {
   EXPECT_TRUE(fs::exists(run + "/checkpoints/last.ckpt"));
 }
 
+// A fresh run in a directory that holds another run is refused: a later --resume auto would
+// continue the old run. --overwrite starts over.
+TEST(RunDirectory, AFreshRunDoesNotAdoptAnOldRun) {
+  test::TempDir dir;
+  const auto train = test::make_tone_corpus(dir, "train", 8, 4);
+  const auto run = dir.path("run");
+  const auto config = tiny_config(train, train, run, {"trainer.max_steps=3", "checkpoint.every_n_steps=1"});
+  Trainer(config, TrainOptions{}).fit();
+  const auto error = test::error_text([&] { Trainer(config, TrainOptions{}).fit(); });
+  EXPECT_NE(error.find("trainer.run_dir " + run + " already holds a run"), std::string::npos) << error;
+  EXPECT_NE(error.find("--resume auto"), std::string::npos) << error;
+  EXPECT_EQ(load_checkpoint(run + "/checkpoints/last.ckpt").progress.step, 3) << "a refused run must not touch the old one";
+
+  TrainOptions overwrite;
+  overwrite.overwrite = true;
+  Trainer(tiny_config(train, train, run, {"trainer.max_steps=2"}), overwrite).fit();
+  EXPECT_EQ(load_checkpoint(run + "/checkpoints/last.ckpt").progress.step, 2);
+  EXPECT_FALSE(fs::exists(run + "/checkpoints/step_000000003.ckpt"));
+  std::ifstream in(run + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);)
+    EXPECT_LE(nlohmann::json::parse(line)["step"].get<std::int64_t>(), 2) << "a row of the old run: " << line;
+}
+
 TEST(ExactResume, SurvivesKillDashNine) {
   test::TempDir dir;
   const auto train = test::make_tone_corpus(dir, "train", 10, 4);

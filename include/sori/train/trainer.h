@@ -16,6 +16,9 @@ struct TrainOptions {
   // Stop (with a `last` checkpoint) once this many steps are done, as if preempted: the schedule
   // still follows trainer.max_steps. 0: no such stop.
   std::int64_t stop_after_steps = 0;
+  // A fresh run in a run_dir that holds checkpoints is refused (a later --resume auto would
+  // continue the old run); with overwrite, the old checkpoints, metrics and logs are deleted.
+  bool overwrite = false;
 };
 
 struct TrainSummary {
