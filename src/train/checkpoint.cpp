@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "sori/core/error.h"
@@ -208,16 +209,23 @@ std::vector<std::string> CheckpointManager::ranked_paths() const {
 }
 
 std::string CheckpointManager::newest_valid_path(std::vector<std::string>* problems) const {
-  // Newest first by the step in the index; files it could not read come first and fail again.
-  std::vector<std::pair<std::int64_t, std::string>> candidates;
+  // Newest first by the step in the index. A file the index does not describe comes first: one
+  // it does not list, or one written after the index (a kill between writing a checkpoint and
+  // updating index.json leaves the index naming that file with its previous step). Among those,
+  // the most recently written first.
+  std::error_code ec;
+  const auto index_time = fs::last_write_time(fs::path(dir_) / "index.json", ec);
+  const bool have_index = !ec;
+  std::vector<std::tuple<std::int64_t, fs::file_time_type, std::string>> candidates;
   for (const auto& e : fs::directory_iterator(dir_)) {
     if (e.path().extension() != ".ckpt") continue;
-    const auto name = e.path().filename().string();
-    auto it = entries_.find(name);
-    candidates.emplace_back(it != entries_.end() ? it->second.step : INT64_MAX, e.path().string());
+    const auto written = fs::last_write_time(e.path(), ec);
+    const auto it = entries_.find(e.path().filename().string());
+    const bool described = it != entries_.end() && have_index && written <= index_time;
+    candidates.emplace_back(described ? it->second.step : INT64_MAX, written, e.path().string());
   }
   std::sort(candidates.rbegin(), candidates.rend());
-  for (const auto& [_, path] : candidates) {
+  for (const auto& [step, written, path] : candidates) {
     try {
       load_checkpoint(path);
       return path;

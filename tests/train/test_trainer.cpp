@@ -224,6 +224,31 @@ TEST(Checkpoint, DetectsCorruptionAndFallsBack) {
   }
 }
 
+// Killed after writing last.ckpt but before updating index.json: the index still gives
+// last.ckpt its previous step, below a ranked checkpoint's. Resume must take the newer file.
+TEST(Checkpoint, AStaleIndexDoesNotHideTheNewestCheckpoint) {
+  test::TempDir dir;
+  Checkpoint c;
+  c.model["w"] = torch::zeros({2});
+  c.scaler_scale = torch::ones({});
+  c.scaler_growth_tracker = torch::zeros({}, torch::kInt64);
+  c.config_yaml = "name: x\n";
+  c.metrics["val_cer"] = 0.5;
+  CheckpointManager m(dir.path("run"), 3, "val_cer", "min");
+  c.progress.step = 8;
+  m.save_last(c);
+  c.progress.step = 10;
+  m.save_ranked(c);
+  const auto index_time = fs::last_write_time(dir.path("run/checkpoints/index.json"));
+  c.progress.step = 12;
+  save_checkpoint(dir.path("run/checkpoints/last.ckpt"), c);  // ... and the kill came here
+  fs::last_write_time(dir.path("run/checkpoints/last.ckpt"), index_time + std::chrono::seconds(1));
+  CheckpointManager resumed(dir.path("run"), 3, "val_cer", "min");
+  const auto newest = resumed.newest_valid_path(nullptr);
+  EXPECT_EQ(fs::path(newest).filename(), "last.ckpt");
+  EXPECT_EQ(load_checkpoint(newest).progress.step, 12);
+}
+
 TEST(ExactResume, StopAndResumeGivesBitwiseIdenticalParameters) {
   test::TempDir dir;
   const auto train = test::make_tone_corpus(dir, "train", 10, 2);

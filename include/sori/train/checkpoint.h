@@ -55,7 +55,8 @@ class CheckpointManager {
   // Keeps the checkpoint if its monitored metric ranks within the top k.
   void save_ranked(const Checkpoint& checkpoint);
   // The newest checkpoint that loads; damaged ones (a failed checksum, or a payload LibTorch
-  // cannot unpickle) are reported in `problems` and skipped.
+  // cannot unpickle) are reported in `problems` and skipped. "Newest" trusts index.json only for
+  // files written before it: a file written after it (a kill before the index update) comes first.
   std::optional<Checkpoint> load_newest_valid(std::vector<std::string>* problems) const;
   // Its path, or "" when none loads.
   std::string newest_valid_path(std::vector<std::string>* problems) const;
