@@ -112,7 +112,9 @@ struct Trainer::State {
   void setup();
   std::optional<Checkpoint> choose_checkpoint();
   void restore(const Checkpoint& ckpt);
-  void validate();
+  // scheduled = false: the end of a run cut short (max_time_s, a stop request), which an
+  // uninterrupted run would not validate at.
+  void validate(bool scheduled = true);
   void save_last(const std::map<std::string, double>& metrics = {});
   void save(const std::map<std::string, double>& metrics, bool ranked);
   void sync_buffers();
@@ -298,7 +300,7 @@ void Trainer::State::save(const std::map<std::string, double>& m, bool ranked) {
 
 void Trainer::State::save_last(const std::map<std::string, double>& m) { save(m, false); }
 
-void Trainer::State::validate() {
+void Trainer::State::validate(bool scheduled) {
   if (data->val_sets.empty() || last_validated == progress.step) return;
   last_validated = progress.step;
   sync_buffers();
@@ -345,16 +347,18 @@ void Trainer::State::validate() {
   const double value = m[ck.monitor];
   const double delta = ck.mode == "min" ? ck.early_stopping.min_delta : -ck.early_stopping.min_delta;
   const bool better = ck.mode == "min" ? value + delta < progress.best_metric : value + delta > progress.best_metric;
-  if (progress.best_step < 0 || better) {
+  // An unscheduled validation reports and ranks its checkpoint but leaves the best metric and
+  // the early-stopping count alone, so a resumed run decides exactly as an uninterrupted one.
+  if (scheduled && (progress.best_step < 0 || better)) {
     progress.best_metric = value;
     progress.best_step = progress.step;
     progress.stale_validations = 0;
-  } else {
+  } else if (scheduled) {
     ++progress.stale_validations;
   }
   save(m, /*ranked=*/true);
   // Every rank computed the same metrics from the summed counts: the decision is global.
-  if (ck.early_stopping.enabled && progress.stale_validations >= ck.early_stopping.patience) {
+  if (scheduled && ck.early_stopping.enabled && progress.stale_validations >= ck.early_stopping.patience) {
     spdlog::info("early stopping: {} has not improved for {} validations (best {:.4f} at step {})", ck.monitor,
                  progress.stale_validations, progress.best_metric, progress.best_step);
     stop = true;
@@ -444,7 +448,7 @@ TrainSummary Trainer::fit() {
     }
     if (r.stop) break;
   }
-  s.validate();
+  s.validate(/*scheduled=*/s.progress.step >= max_steps);
   s.save_last();
   TrainSummary summary{s.progress.step, s.progress.skipped_steps, s.progress.best_metric, s.progress.best_step, s.stop};
   if (s.group->is_main())

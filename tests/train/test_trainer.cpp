@@ -349,6 +349,32 @@ TEST(RunDirectory, AFreshRunDoesNotAdoptAnOldRun) {
     EXPECT_LE(nlohmann::json::parse(line)["step"].get<std::int64_t>(), 2) << "a row of the old run: " << line;
 }
 
+// A run cut short by max_time_s validates at its last step, but that validation must not move
+// the early-stopping state: resumed, the run ends as an uninterrupted one does.
+TEST(ExactResume, ATimeLimitKeepsTheEarlyStoppingStateOfAnUninterruptedRun) {
+  test::TempDir dir;
+  const auto train = test::make_tone_corpus(dir, "train", 8, 6);
+  const std::vector<std::string> args = {"trainer.max_steps=8", "trainer.val_check_interval=2",
+                                         "checkpoint.early_stopping.enabled=true",
+                                         "checkpoint.early_stopping.patience=100"};
+  Trainer(tiny_config(train, train, dir.path("straight"), args), TrainOptions{}).fit();
+  auto cut = args;
+  cut.push_back("trainer.max_time_s=1e-9");  // stops after its first step
+  Trainer(tiny_config(train, train, dir.path("cut"), cut), TrainOptions{}).fit();
+  const auto mid = load_checkpoint(dir.path("cut/checkpoints/last.ckpt"));
+  EXPECT_EQ(mid.progress.step, 1);
+  EXPECT_TRUE(fs::exists(dir.path("cut/checkpoints/step_000000001.ckpt"))) << "the cut run validates where it stops";
+  EXPECT_EQ(mid.progress.best_step, -1) << "an unscheduled validation sets no best";
+  EXPECT_EQ(mid.progress.stale_validations, 0);
+  Trainer(tiny_config(train, train, dir.path("cut"), args), TrainOptions{"auto", 0}).fit();
+  const auto a = load_checkpoint(dir.path("straight/checkpoints/last.ckpt"));
+  const auto b = load_checkpoint(dir.path("cut/checkpoints/last.ckpt"));
+  EXPECT_EQ(a.progress.best_step, b.progress.best_step);
+  EXPECT_EQ(a.progress.best_metric, b.progress.best_metric);
+  EXPECT_EQ(a.progress.stale_validations, b.progress.stale_validations);
+  expect_same_parameters(dir.path("straight/checkpoints/last.ckpt"), dir.path("cut/checkpoints/last.ckpt"));
+}
+
 TEST(ExactResume, SurvivesKillDashNine) {
   test::TempDir dir;
   const auto train = test::make_tone_corpus(dir, "train", 10, 4);
