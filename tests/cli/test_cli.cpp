@@ -39,9 +39,8 @@ TEST(Cli, ConfigShowAppliesOverridesAndRejectsTypos) {
 TEST(Cli, DataCheckReportsInfeasibleUtterances) {
   sori::test::TempDir dir;
   // 1 s of audio, 8x subsampling (13 frames, 12 at speed 1.1): 20 characters cannot be aligned.
-  sori::test::write_text(dir.path("train.jsonl"),
-                         "{\"audio_filepath\": \"a.wav\", \"duration\": 1.0, \"text\": \"abcdefghij abcdefghi\"}\n"
-                         "{\"audio_filepath\": \"a.wav\", \"duration\": 1.0, \"text\": \"abc\"}\n");
+  sori::test::write_text(dir.path("train.jsonl"), sori::test::wav_entry(dir, "a.wav", 1.0, "abcdefghij abcdefghi") +
+                                                     sori::test::wav_entry(dir, "b.wav", 1.0, "abc"));
   sori::test::write_text(dir.path("c.yaml"), "model:\n  train_ds: {manifest_filepath: " + dir.path("train.jsonl") +
                                                  "}\n  augmentation: {speed_perturb: [0.9, 1.0, 1.1]}\n");
   auto r = run("data check --config " + dir.path("c.yaml"));
@@ -73,4 +72,37 @@ TEST(Cli, BenchDataReportsLoaderThroughput) {
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("\"batches\": 5, \"workers\": 1"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("x real time per worker thread"), std::string::npos) << r.output;
+}
+
+// `sori data check` runs the checks `sori train` runs and fails, naming manifest:line, where
+// training would refuse (it used to report only CTC feasibility and exit 0).
+TEST(Cli, DataCheckFailsWhereTrainingWouldRefuse) {
+  sori::test::TempDir dir;
+  const auto good = sori::test::wav_entry(dir, "a.wav", 1.0, "abc");
+  const auto config = [&](const std::string& manifest, bool skip) {
+    sori::test::write_text(dir.path("c.yaml"), "model:\n  train_ds: {manifest_filepath: " + manifest +
+                                                   (skip ? ", skip_invalid: true" : "") + "}\n");
+    return run("data check --config " + dir.path("c.yaml"));
+  };
+  sori::test::write_text(dir.path("bad_json.jsonl"), good + good + "{\"audio_filepath\": \"a.wav\", \n");
+  auto r = config(dir.path("bad_json.jsonl"), false);
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("bad_json.jsonl:3"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("REFUSED"), std::string::npos) << r.output;
+
+  sori::test::write_text(dir.path("missing.jsonl"), good + "{\"audio_filepath\": \"gone.wav\", \"duration\": 1.0, \"text\": \"a\"}\n");
+  r = config(dir.path("missing.jsonl"), false);
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("missing.jsonl:2"), std::string::npos) << r.output;
+
+  sori::test::write_text(dir.path("not_audio.txt"), "hello");
+  sori::test::write_text(dir.path("not_audio.jsonl"), "{\"audio_filepath\": \"not_audio.txt\", \"duration\": 1.0, \"text\": \"a\"}\n" + good);
+  r = config(dir.path("not_audio.jsonl"), false);
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("not_audio.jsonl:1"), std::string::npos) << r.output;
+
+  // With skip_invalid training skips instead of refusing: the check passes and lists them.
+  r = config(dir.path("missing.jsonl"), true);
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("1 utterances usable"), std::string::npos) << r.output;
 }
