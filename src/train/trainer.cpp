@@ -10,6 +10,7 @@
 
 #include "sori/core/error.h"
 #include "sori/core/fs.h"
+#include "sori/core/stop_signals.h"
 #include "sori/core/torch_compat.h"
 #include "sori/dist/gradient_reducer.h"
 #include "sori/dist/launch_env.h"
@@ -177,6 +178,7 @@ void Trainer::State::setup() {
     if (const int stale = remove_stale_temporaries(c.trainer.run_dir))
       spdlog::info("removed {} temporary file(s) that killed runs left in {}", stale, c.trainer.run_dir);
     if (options.resume.empty()) prepare_fresh_run_dir(c.trainer.run_dir, options.overwrite);
+    fs::remove(fs::path(c.trainer.run_dir) / "preempted");  // this process continues the run
     spdlog::info("resolved config:\n{}", yaml);
     write_file_atomic((fs::path(c.trainer.run_dir) / "config.yaml").string(), yaml);
     checkpoints = std::make_unique<CheckpointManager>(c.trainer.run_dir, c.checkpoint.save_top_k, c.checkpoint.monitor,
@@ -378,12 +380,19 @@ TrainSummary Trainer::fit() {
   const std::int64_t start_step = s.progress.step;
   const auto max_steps = s.loop->max_steps();
   s.model->train();
-  bool stop_requested = false;
+  bool stop_requested = false, preempt_requested = false;
+  const StopSignals signals;
   while (!s.stop && s.progress.step < max_steps) {
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     if (tc.max_time_s > 0 && elapsed >= tc.max_time_s && !stop_requested) {
       spdlog::info("trainer.max_time_s reached after {:.0f} s", elapsed);
       stop_requested = true;  // rides in this step's agreement: every rank stops after it
+    }
+    if (signals.received() && !preempt_requested) {
+      // Rides in this step's agreement: every rank ends after the same step.
+      spdlog::warn("{} received: finishing step {}, then a checkpoint", StopSignals::name(signals.received()),
+                   s.progress.step + 1);
+      preempt_requested = true;
     }
     std::vector<Batch> micro;
     const auto wait_start = Clock::now();
@@ -393,7 +402,7 @@ TrainSummary Trainer::fit() {
     total_wait += waited;
     for (const auto& b : micro) window_audio += static_cast<double>(b.valid_samples) / s.config.model.sample_rate;
     s.group->set_step(s.progress.step);
-    const auto r = s.step->run(micro, s.schedule->at(s.progress.step), stop_requested);
+    const auto r = s.step->run(micro, s.schedule->at(s.progress.step), stop_requested, preempt_requested);
     ++s.progress.step;
     s.progress.position = s.loop->position(s.progress.step);
     if (s.utterance_log) s.log_utterances(micro);
@@ -438,6 +447,15 @@ TrainSummary Trainer::fit() {
                      "dropped by the tokenizer",
                      s.loop->epoch_of_position(s.progress.position) - 1, step, skipped.item<double>(),
                      s.data->tokenizer->unknown_count());
+    }
+    if (r.preempted) {
+      // No validation: the launcher's grace period (torchrun: 30 s) must cover step + checkpoint.
+      s.save_last();
+      if (s.group->is_main()) {
+        write_file_atomic((fs::path(tc.run_dir) / "preempted").string(), "step " + std::to_string(step) + "\n");
+        spdlog::warn("preempted at step {}: checkpoint written; continue with --resume auto", step);
+      }
+      return TrainSummary{step, s.progress.skipped_steps, s.progress.best_metric, s.progress.best_step, false, true};
     }
     if (s.loop->validate_after(step)) s.validate();
     if (s.loop->checkpoint_after(step)) s.save_last();

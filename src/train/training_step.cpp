@@ -102,7 +102,8 @@ void TrainingStep::placeholder_step(bool synchronise) {
   for (std::size_t i = 0; i < saved.size(); ++i) buffers[i].copy_(saved[i]);
 }
 
-StepResult TrainingStep::run(const std::vector<Batch>& micro_batches, double lr, bool stop_requested) {
+StepResult TrainingStep::run(const std::vector<Batch>& micro_batches, double lr, bool stop_requested,
+                             bool preempt_requested) {
   SORI_CHECK(!micro_batches.empty(), "training step: no micro-batch");
   p_.optimizer->zero_grad();
   const auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(p_.device);
@@ -117,15 +118,17 @@ StepResult TrainingStep::run(const std::vector<Batch>& micro_batches, double lr,
   // the agreement only so that every decision comes from the one read below.
   const auto raw_norm = grad_norm(params);
   const auto found_inf = torch::logical_not(torch::isfinite(raw_norm)).to(torch::kFloat64);
-  auto agreement = torch::stack({torch::full({}, stop_requested ? 1.0 : 0.0, f64), found_inf, loss_sum, tokens});
+  auto agreement = torch::stack({torch::full({}, stop_requested ? 1.0 : 0.0, f64),
+                                 torch::full({}, preempt_requested ? 1.0 : 0.0, f64), found_inf, loss_sum, tokens});
   p_.group->all_reduce_sum(agreement);
   const auto host = agreement.to(torch::kCPU);  // the step's one host read
   const double* a = host.data_ptr<double>();
   StepResult r;
-  r.stop = a[0] > 0;
-  r.loss_sum = a[2];
-  r.tokens = a[3];
-  r.skipped = a[1] > 0 || r.tokens <= 0;
+  r.preempted = a[1] > 0;
+  r.stop = a[0] > 0 || r.preempted;
+  r.loss_sum = a[3];
+  r.tokens = a[4];
+  r.skipped = a[2] > 0 || r.tokens <= 0;
   r.grad_norm = raw_norm;
   if (!r.skipped) {
     const double normaliser = global_tokens_ ? p_.group->world_size() / r.tokens : 1.0;

@@ -271,6 +271,31 @@ TEST_F(DataParallel, AnUnreachableStoreSaysRankZerosHostIsGone) {
       << log;
 }
 
+// A signal to one rank stops every rank after the same step (it rides in the per-step
+// agreement): rank 0 writes the checkpoint and the marker, and every rank exits 0.
+TEST_F(DataParallel, ASignalToOneRankStopsAllAfterTheSameStep) {
+  const auto run = dir_.path("preempt");
+  const auto port = std::to_string(free_port());
+  std::vector<pid_t> pids;
+  for (int r = 0; r < 2; ++r)
+    pids.push_back(spawn(train_args(run, {"trainer.max_steps=100000", "checkpoint.every_n_steps=0",
+                                          "trainer.val_check_interval=100000"}),
+                         {"RANK=" + std::to_string(r), "WORLD_SIZE=2", "LOCAL_RANK=" + std::to_string(r),
+                          "LOCAL_WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + port},
+                         run + ".rank" + std::to_string(r) + ".log"));
+  for (int i = 0; i < 600 && read_text(run + ".rank0.log").find("step 10/") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  kill(pids[1], SIGTERM);
+  for (int r = 0; r < 2; ++r) {
+    const int status = wait_exit(pids[static_cast<std::size_t>(r)]);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_text(run + ".rank" + std::to_string(r) + ".log");
+  }
+  const auto step = last(run).progress.step;
+  EXPECT_GT(step, 10);
+  EXPECT_EQ(read_text(run + "/preempted"), "step " + std::to_string(step) + "\n");
+  EXPECT_NE(read_text(run + ".rank0.log").find("preempted at step " + std::to_string(step)), std::string::npos);
+}
+
 TEST_F(DataParallel, StalledRankEndsTheRunWithinTheTimeoutNamingIt) {
   const auto run = dir_.path("stall");
   const auto port = std::to_string(free_port());

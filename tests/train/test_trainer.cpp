@@ -14,6 +14,7 @@
 
 #include "sori/core/error.h"
 #include "sori/core/fs.h"
+#include "sori/core/stop_signals.h"
 #include "sori/data/audio.h"
 #include "sori/train/checkpoint.h"
 #include "sori/train/evaluate.h"
@@ -373,6 +374,42 @@ TEST(ExactResume, ATimeLimitKeepsTheEarlyStoppingStateOfAnUninterruptedRun) {
   EXPECT_EQ(a.progress.best_metric, b.progress.best_metric);
   EXPECT_EQ(a.progress.stale_validations, b.progress.stale_validations);
   expect_same_parameters(dir.path("straight/checkpoints/last.ckpt"), dir.path("cut/checkpoints/last.ckpt"));
+}
+
+// SIGTERM (and SLURM's SIGUSR1, and Ctrl-C) end the run after the current step with a
+// checkpoint, a `preempted` marker and exit code 0; resumed, it ends bitwise equal to a run
+// that was never stopped.
+TEST(Preemption, ASignalEndsTheStepWithACheckpointAndExitZero) {
+  test::TempDir dir;
+  const auto train = test::make_tone_corpus(dir, "train", 10, 5);
+  test::write_text(dir.path("tiny.yaml"), test::tiny_config_yaml(train, train, dir.path("unused")));
+  const auto sori = [&](const std::string& run, const std::vector<std::string>& extra, const std::string& log) {
+    std::vector<std::string> argv = {SORI_BINARY, "train", "--config", dir.path("tiny.yaml"), "trainer.run_dir=" + run,
+                                     "trainer.max_steps=400", "checkpoint.every_n_steps=0", "trainer.val_check_interval=1000"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return test::spawn(argv, {}, log);
+  };
+  ASSERT_EQ(test::wait_exit(sori(dir.path("straight"), {}, dir.path("straight.log"))), 0);
+  for (const int signal : {SIGTERM, SIGUSR1, SIGINT}) {
+    const auto run = dir.path("run" + std::to_string(signal)), log = run + ".log";
+    const pid_t pid = sori(run, {}, log);
+    for (int i = 0; i < 600 && test::read_text(log).find("step 20/") == std::string::npos; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_EQ(waitpid(pid, nullptr, WNOHANG), 0) << "the run ended before the signal: the test proves nothing";
+    kill(pid, signal);
+    const int status = test::wait_exit(pid);
+    const auto text = test::read_text(log);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << text;
+    const auto stopped = load_checkpoint(run + "/checkpoints/last.ckpt").progress.step;
+    EXPECT_GT(stopped, 20);
+    EXPECT_LT(stopped, 400);
+    EXPECT_EQ(test::read_text(run + "/preempted"), "step " + std::to_string(stopped) + "\n");
+    EXPECT_NE(text.find(std::string(StopSignals::name(signal)) + " received"), std::string::npos) << text;
+    if (signal != SIGTERM) continue;
+    ASSERT_EQ(test::wait_exit(sori(run, {"--resume", "auto"}, run + ".resumed.log")), 0);
+    EXPECT_FALSE(fs::exists(run + "/preempted")) << "the resumed run finished: nothing to requeue";
+    expect_same_parameters(dir.path("straight/checkpoints/last.ckpt"), run + "/checkpoints/last.ckpt");
+  }
 }
 
 TEST(ExactResume, SurvivesKillDashNine) {

@@ -27,6 +27,9 @@ struct TrainSummary {
   double best_metric = 0.0;
   std::int64_t best_step = -1;
   bool early_stopped = false;
+  // Stopped by SIGTERM, SIGUSR1 or SIGINT: the step finished, a checkpoint was written and
+  // <run_dir>/preempted marks the run as one to requeue with --resume auto.
+  bool preempted = false;
 };
 
 class Trainer {

@@ -4,7 +4,7 @@
 // audio to the device, log-mel features, SpecAugment drawn from (seed, global index), forward
 // under autocast, CTC loss, backward; the last micro-batch's backward all-reduces the gradients
 // through the gradient reducer, overlapped with backward. Then the per-step agreement: ONE
-// all-reduce of [stop requests, found-inf, loss sum, target tokens], read once on the host (the
+// all-reduce of [stop requests, preemption requests, found-inf, loss sum, target tokens], read once on the host (the
 // step's only host read); gradients are unscaled, normalised (global_tokens: × W / tokens, since
 // the reducer already averaged over W ranks) and clipped in one pass, and AdamW steps unless
 // some gradient was not finite or no rank had a target token.
@@ -37,6 +37,7 @@ struct TrainingStepParts {
 
 struct StepResult {
   bool stop = false;           // some rank asked to stop
+  bool preempted = false;      // some rank received a stop signal (SIGTERM, SIGUSR1, SIGINT)
   bool skipped = false;        // no update: non-finite gradients, or no target token anywhere
   double loss_sum = 0.0;       // CTC loss summed over the step's utterances, all ranks
   double tokens = 0.0;         // their target tokens
@@ -47,8 +48,10 @@ class TrainingStep {
  public:
   TrainingStep(const Config& config, TrainingStepParts parts);
   // `micro_batches`: this rank's A micro-batches of the step, in order. `stop_requested`: this
-  // rank wants the run to end after this step (time limit, a signal).
-  StepResult run(const std::vector<Batch>& micro_batches, double lr, bool stop_requested);
+  // rank wants the run to end after this step (time limit); `preempt_requested`: because of a
+  // signal, so it ends with a checkpoint and no validation.
+  StepResult run(const std::vector<Batch>& micro_batches, double lr, bool stop_requested,
+                 bool preempt_requested = false);
 
  private:
   // Forward and backward of one micro-batch; adds its loss sum and token count.
