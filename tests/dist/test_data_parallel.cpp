@@ -423,3 +423,27 @@ TEST_F(DataParallel, TorchrunTwoRanksResumedOnOneConsumeEveryUtteranceOnce) {
   for (const auto& [where, count] : seen) ADD_FAILURE() << "logged " << count << " times, not in the manifest: " << where;
   EXPECT_EQ(static_cast<std::int64_t>(batches.size()), *batches.rbegin() + 1) << "micro-batches 0.." << *batches.rbegin();
 }
+
+// SIGTERM to torchrun's agent (what a cluster sends the launcher): the agent forwards it to the
+// workers and gives them 30 s; they finish the step, rank 0 checkpoints and leaves the marker.
+TEST_F(DataParallel, TorchrunPreemptedBySigtermToTheAgentLeavesACheckpoint) {
+  if (!has_torchrun()) GTEST_SKIP() << "torchrun not installed";
+  const auto run = dir_.path("agent_term");
+  auto a = torchrun(dir_.path("agent_term_logs"), {"--master_addr", "127.0.0.1", "--master_port", std::to_string(free_port())});
+  for (const auto& x : train_args(run, {"trainer.max_steps=100000", "checkpoint.every_n_steps=0",
+                                        "trainer.val_check_interval=100000", "trainer.log_every_n_steps=5"}))
+    a.push_back(x);
+  const pid_t agent = spawn(a, {}, run + ".log");
+  for (int i = 0; i < 1200 && read_text(run + ".log").find("step 10/") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  ASSERT_EQ(waitpid(agent, nullptr, WNOHANG), 0) << read_text(run + ".log");
+  const auto sent = std::chrono::steady_clock::now();
+  kill(agent, SIGTERM);
+  wait_exit(agent);  // torchrun itself reports the signal with a non-zero code
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count(), 30.0)
+      << "the workers should stop within torchrun's grace period";
+  ASSERT_TRUE(fs::exists(run + "/preempted")) << read_text(run + ".log");
+  const auto step = last(run).progress.step;
+  EXPECT_EQ(read_text(run + "/preempted"), "step " + std::to_string(step) + "\n");
+  EXPECT_NE(read_text(run + ".log").find("SIGTERM received"), std::string::npos);
+}
