@@ -127,6 +127,7 @@ template <class V> void visit_fields(V& v, TrainerConfig& c) {
   v("run_dir", c.run_dir);
   v("seed", c.seed);
   v("log_every_n_steps", c.log_every_n_steps);
+  v("max_consecutive_skips", c.max_consecutive_skips);
   v("log_utterances", c.log_utterances);
   v("bucket_group", c.bucket_group);
   v("dist_timeout_s", c.dist_timeout_s);

@@ -381,6 +381,7 @@ TrainSummary Trainer::fit() {
   const auto max_steps = s.loop->max_steps();
   s.model->train();
   bool stop_requested = false, preempt_requested = false;
+  int consecutive_non_finite = 0;
   const StopSignals signals;
   while (!s.stop && s.progress.step < max_steps) {
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
@@ -409,6 +410,13 @@ TrainSummary Trainer::fit() {
     ++window_steps;
     window_loss += r.loss_sum;
     window_tokens += r.tokens;
+    consecutive_non_finite = r.non_finite ? consecutive_non_finite + 1 : 0;
+    // Every rank saw the same agreement: all stop here together.
+    SORI_CHECK(tc.max_consecutive_skips <= 0 || consecutive_non_finite < tc.max_consecutive_skips,
+               "training diverged: the last ", consecutive_non_finite, " steps (up to step ", s.progress.step,
+               ") all had non-finite gradients and were skipped (trainer.max_consecutive_skips = ",
+               tc.max_consecutive_skips, "). Lower model.optim.lr or raise its warm-up, check the data for "
+               "broken audio, and resume from a checkpoint before the divergence (`--resume PATH`)");
     if (r.skipped) {
       ++s.progress.skipped_steps;
     } else {

@@ -128,7 +128,8 @@ StepResult TrainingStep::run(const std::vector<Batch>& micro_batches, double lr,
   r.stop = a[0] > 0 || r.preempted;
   r.loss_sum = a[3];
   r.tokens = a[4];
-  r.skipped = a[2] > 0 || r.tokens <= 0;
+  r.non_finite = a[2] > 0;
+  r.skipped = r.non_finite || r.tokens <= 0;
   r.grad_norm = raw_norm;
   if (!r.skipped) {
     const double normaliser = global_tokens_ ? p_.group->world_size() / r.tokens : 1.0;

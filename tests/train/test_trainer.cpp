@@ -412,6 +412,19 @@ TEST(Preemption, ASignalEndsTheStepWithACheckpointAndExitZero) {
   }
 }
 
+// A diverged run (here: a learning rate of 1e30) skips its non-finite steps, and after
+// trainer.max_consecutive_skips of them in a row stops with an error saying what to do.
+TEST(Trainer, StopsAfterTooManyConsecutiveNonFiniteSteps) {
+  test::TempDir dir;
+  const auto train = test::make_tone_corpus(dir, "train", 8, 7);
+  const auto config = tiny_config(train, train, dir.path("run"),
+                                  {"trainer.max_steps=50", "trainer.max_consecutive_skips=3", "model.optim.lr=1e30",
+                                   "model.optim.sched.name=none"});
+  const auto error = test::error_text([&] { Trainer(config, TrainOptions{}).fit(); });
+  EXPECT_NE(error.find("training diverged: the last 3 steps"), std::string::npos) << error;
+  EXPECT_NE(error.find("trainer.max_consecutive_skips = 3"), std::string::npos) << error;
+}
+
 TEST(ExactResume, SurvivesKillDashNine) {
   test::TempDir dir;
   const auto train = test::make_tone_corpus(dir, "train", 10, 4);

@@ -143,6 +143,9 @@ struct TrainerConfig {
   std::string run_dir;           // default runs/<name>
   std::uint64_t seed = 1234;
   int log_every_n_steps = 50;
+  // Steps with non-finite gradients are skipped and counted; this many in a row end the run
+  // with an error (it has diverged). 0: never.
+  int max_consecutive_skips = 20;
   // Each rank appends the utterances (manifest:line) of every micro-batch it trains on to
   // <run_dir>/utterances/rank<R>.jsonl: an audit of the data order across resumes.
   bool log_utterances = false;

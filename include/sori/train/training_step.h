@@ -39,6 +39,7 @@ struct StepResult {
   bool stop = false;           // some rank asked to stop
   bool preempted = false;      // some rank received a stop signal (SIGTERM, SIGUSR1, SIGINT)
   bool skipped = false;        // no update: non-finite gradients, or no target token anywhere
+  bool non_finite = false;     // some gradient was not finite (inf or NaN) on the reduced gradients
   double loss_sum = 0.0;       // CTC loss summed over the step's utterances, all ranks
   double tokens = 0.0;         // their target tokens
   torch::Tensor grad_norm;     // 0-dim device tensor, before clipping (logged, never read per step)
