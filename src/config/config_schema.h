@@ -149,6 +149,7 @@ template <class V> void visit_fields(V& v, CheckpointConfig& c) {
   v("save_top_k", c.save_top_k);
   v("monitor", c.monitor);
   v("mode", c.mode);
+  v("on_write_error", c.on_write_error);
   v("early_stopping", c.early_stopping);
 }
 

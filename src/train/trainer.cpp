@@ -171,6 +171,8 @@ void Trainer::State::setup() {
   group = env.distributed() ? std::make_unique<dist::ProcessGroup>(env, device, po) : std::make_unique<dist::ProcessGroup>();
   if (!group->is_main()) spdlog::set_level(spdlog::level::warn);  // rank 0 reports progress
   DurationBucketSampler::check_world_size(c.trainer.bucket_group, group->world_size());
+  SORI_CHECK(c.checkpoint.on_write_error == "stop" || c.checkpoint.on_write_error == "continue",
+             "checkpoint.on_write_error: expected stop or continue, found '", c.checkpoint.on_write_error, "'");
   const std::string yaml = config_to_yaml(c);
   if (group->distributed()) check_same_config(*group, yaml);
   if (group->is_main()) {
@@ -282,6 +284,7 @@ void Trainer::State::save(const std::map<std::string, double>& m, bool ranked) {
   sync_buffers();
   const auto [cpu, cuda] = capture_rng_state(device);
   Checkpoint c;
+  std::string failure;  // rank 0's write error
   for (const auto& state : group->all_gather(cpu.to(device))) c.cpu_rng_states.push_back(state.cpu());
   if (cuda.defined())
     for (const auto& state : group->all_gather(cuda.to(device))) c.cuda_rng_states.push_back(state.cpu());
@@ -295,9 +298,24 @@ void Trainer::State::save(const std::map<std::string, double>& m, bool ranked) {
     c.config_yaml = config_to_yaml(config);
     c.tokenizer_files = data->tokenizer_files;
     c.metrics = m;
-    ranked ? checkpoints->save_ranked(c) : checkpoints->save_last(c);
+    try {
+      ranked ? checkpoints->save_ranked(c) : checkpoints->save_last(c);
+    } catch (const Error& e) {
+      failure = e.what();
+    }
   }
-  group->barrier();  // no rank runs ahead of a checkpoint that may yet fail to write
+  // Also the barrier: no rank runs ahead of a checkpoint that may yet fail to write, and every
+  // rank learns whether it did, so all stop or all go on together.
+  auto failed = torch::full({1}, failure.empty() ? 0.0 : 1.0, torch::TensorOptions().dtype(torch::kFloat64).device(device));
+  group->all_reduce_sum(failed);
+  if (failed.item<double>() == 0) return;
+  const std::string why = failure.empty() ? "rank 0 could not write it" : failure;
+  SORI_CHECK(config.checkpoint.on_write_error == "continue", "checkpoint at step ", progress.step,
+             " not written: ", why, ". The previous checkpoints are intact: free space and continue with "
+             "--resume auto, or set checkpoint.on_write_error=continue to train on through such errors");
+  if (group->is_main())
+    spdlog::error("checkpoint at step {} NOT written: {}; the previous checkpoints are intact, training continues "
+                  "(checkpoint.on_write_error: continue)", progress.step, why);
 }
 
 void Trainer::State::save_last(const std::map<std::string, double>& m) { save(m, false); }

@@ -425,6 +425,40 @@ TEST(Trainer, StopsAfterTooManyConsecutiveNonFiniteSteps) {
   EXPECT_NE(error.find("trainer.max_consecutive_skips = 3"), std::string::npos) << error;
 }
 
+// A checkpoint write that fails (a full disk, simulated with a 200 KiB file-size limit and
+// SIGXFSZ ignored, so writes fail with EFBIG): reported; the previous checkpoints stay loadable;
+// the run stops (default) or trains on (checkpoint.on_write_error=continue).
+TEST(Checkpoint, AWriteErrorKeepsThePreviousCheckpointsAndFollowsThePolicy) {
+  test::TempDir dir;
+  const auto train = test::make_tone_corpus(dir, "train", 8, 8);
+  test::write_text(dir.path("tiny.yaml"), test::tiny_config_yaml(train, train, dir.path("unused")));
+  const auto sori = [&](const std::string& run, const std::string& extra, const std::string& log, bool limited) {
+    std::string command = std::string(limited ? "trap '' XFSZ; ulimit -f 200; " : "") + "exec " + SORI_BINARY +
+                          " train --config " + dir.path("tiny.yaml") + " trainer.run_dir=" + run +
+                          " checkpoint.every_n_steps=4 trainer.val_check_interval=1000 " + extra;
+    return test::wait_exit(test::spawn({"bash", "-c", command}, {}, log));
+  };
+  for (const std::string policy : {"stop", "continue"}) {
+    const auto run = dir.path(policy), log = run + ".log";
+    ASSERT_EQ(sori(run, "trainer.max_steps=4", run + ".first.log", false), 0) << test::read_text(run + ".first.log");
+    ASSERT_GT(fs::file_size(run + "/checkpoints/last.ckpt"), 200u * 1024) << "the limit must stop checkpoint writes";
+    const int status = sori(run, "--resume auto trainer.max_steps=8 checkpoint.on_write_error=" + policy, log, true);
+    const auto text = test::read_text(log);
+    EXPECT_NE(text.find("checkpoint at step 8"), std::string::npos) << text;
+    EXPECT_NE(text.find("File too large"), std::string::npos) << text;
+    if (policy == "stop") {
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << text;
+    } else {
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << text;
+      EXPECT_NE(text.find("NOT written"), std::string::npos) << text;
+    }
+    CheckpointManager after(run, 3, "val_cer", "min");
+    const auto newest = after.newest_valid_path(nullptr);
+    ASSERT_FALSE(newest.empty());
+    EXPECT_EQ(load_checkpoint(newest).progress.step, 4) << policy << ": " << newest;
+  }
+}
+
 TEST(ExactResume, SurvivesKillDashNine) {
   test::TempDir dir;
   const auto train = test::make_tone_corpus(dir, "train", 10, 4);

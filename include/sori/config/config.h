@@ -172,6 +172,9 @@ struct CheckpointConfig {
   int save_top_k = 3;
   std::string monitor = "val_cer";
   std::string mode = "min";  // min | max
+  // A checkpoint that cannot be written (disk full, quota, I/O error): `stop` ends the run with
+  // an error, `continue` logs it and trains on. The previous checkpoints stay intact either way.
+  std::string on_write_error = "stop";
   EarlyStoppingConfig early_stopping;
 };
 
