@@ -70,14 +70,19 @@ void add_data_commands(CLI::App& app) {
   check->callback([] { run_check(config_path, overrides); });
 
   auto* kspon = data->add_subcommand("prepare-ksponspeech", "KsponSpeech transcripts -> NeMo manifests");
-  static std::string root, out, spelling = "pronounced";
-  kspon->add_option("--root", root, "folder with KsponSpeech_01..05 (and eval folders)")->required();
+  static std::string root, out, spelling = "pronounced", scripts;
+  kspon->add_option("--root", root, "folder with KsponSpeech_01..05, KsponSpeech_eval and KsponSpeech_scripts")
+      ->required();
+  kspon->add_option("--scripts", scripts, "folder with train/dev/eval_clean/eval_other.trn (default: ROOT/KsponSpeech_scripts)");
   kspon->add_option("--out", out, "where to write ksponspeech_*.jsonl")->required();
   kspon->add_option("--spelling", spelling, "dual spellings (written)/(pronounced): which to keep")
       ->check(CLI::IsMember({"pronounced", "written"}));
   kspon->callback([] {
-    const auto r = prepare_ksponspeech(root, out, spelling == "written" ? KsponSpelling::Written : KsponSpelling::Pronounced);
+    const auto r = prepare_ksponspeech(root, out, spelling == "written" ? KsponSpelling::Written : KsponSpelling::Pronounced,
+                                       scripts);
     spdlog::info("{} utterances ({} empty after normalisation, skipped)", r.utterances, r.empty_after_normalisation);
+    if (r.missing_audio > 0)
+      spdlog::warn("{} utterances listed in the script files have no .pcm under {} (skipped)", r.missing_audio, root);
     for (const auto& m : r.manifests) spdlog::info("wrote {}", m);
   });
 

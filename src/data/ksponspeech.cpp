@@ -2,10 +2,9 @@
 
 #include <iconv.h>
 
-#include <algorithm>
 #include <filesystem>
-#include <map>
 #include <regex>
+#include <sstream>
 #include <vector>
 
 #include "sori/core/error.h"
@@ -45,40 +44,52 @@ std::string normalize_ksponspeech(const std::string& transcript, KsponSpelling s
   return normalize_whitespace(out);
 }
 
-KsponPrepareResult prepare_ksponspeech(const std::string& root, const std::string& out_dir, KsponSpelling spelling) {
+KsponPrepareResult prepare_ksponspeech(const std::string& root, const std::string& out_dir, KsponSpelling spelling,
+                                       const std::string& scripts_dir) {
   namespace fs = std::filesystem;
   SORI_CHECK(fs::is_directory(root), "prepare-ksponspeech: --root '", root, "' is not a folder");
-  std::map<std::string, std::vector<ManifestEntry>> splits;
+  const fs::path scripts = scripts_dir.empty() ? fs::path(root) / "KsponSpeech_scripts" : fs::path(scripts_dir);
   KsponPrepareResult result;
-  std::vector<fs::path> pcms;
-  for (const auto& it : fs::recursive_directory_iterator(root))
-    if (it.is_regular_file() && it.path().extension() == ".pcm") pcms.push_back(it.path());
-  std::sort(pcms.begin(), pcms.end());
-  for (const auto& pcm : pcms) {
-    fs::path txt = pcm;
-    txt.replace_extension(".txt");
-    if (!fs::exists(txt)) continue;
-    std::string raw = read_file(txt.string());
-    if (!utf8_valid(raw)) raw = cp949_to_utf8(raw, txt.string());
-    ManifestEntry e;
-    e.text = normalize_ksponspeech(raw, spelling);
-    if (e.text.empty()) {
-      ++result.empty_after_normalisation;
-      continue;
+  for (const char* split : {"train", "dev", "eval_clean", "eval_other"}) {
+    const auto trn = scripts / (std::string(split) + ".trn");
+    if (!fs::exists(trn)) continue;
+    std::string raw = read_file(trn.string());
+    if (!utf8_valid(raw)) raw = cp949_to_utf8(raw, trn.string());
+    std::vector<ManifestEntry> entries;
+    std::istringstream lines(raw);
+    std::string line;
+    for (int n = 1; std::getline(lines, line); ++n) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (normalize_whitespace(line).empty()) continue;
+      const auto sep = line.find(" :: ");
+      SORI_CHECK(sep != std::string::npos, "prepare-ksponspeech ", trn.string(), ":", n,
+                 ": expected '<path>.pcm :: <transcript>', found '", line, "'");
+      const auto pcm = (fs::path(root) / line.substr(0, sep)).lexically_normal();
+      if (!fs::exists(pcm)) {
+        ++result.missing_audio;
+        continue;
+      }
+      ManifestEntry e;
+      e.text = normalize_ksponspeech(line.substr(sep + 4), spelling);
+      if (e.text.empty()) {
+        ++result.empty_after_normalisation;
+        continue;
+      }
+      e.audio_filepath = fs::absolute(pcm).string();
+      e.duration = static_cast<double>(fs::file_size(pcm)) / (2.0 * 16000.0);  // 16-bit mono 16 kHz
+      entries.push_back(std::move(e));
     }
-    e.audio_filepath = fs::absolute(pcm).lexically_normal().string();
-    e.duration = static_cast<double>(fs::file_size(pcm)) / (2.0 * 16000.0);  // 16-bit mono 16 kHz
-    const std::string top = fs::relative(pcm, root).begin()->string();
-    const bool train = std::regex_match(top, std::regex(R"(KsponSpeech_0[1-5])"));
-    splits[train ? "train" : top].push_back(std::move(e));
-    ++result.utterances;
-  }
-  SORI_CHECK(result.utterances > 0, "prepare-ksponspeech: no .pcm with a .txt transcript under '", root, "'");
-  for (const auto& [name, entries] : splits) {
-    const std::string path = (fs::path(out_dir) / ("ksponspeech_" + name + ".jsonl")).string();
+    const std::string path = (fs::path(out_dir) / ("ksponspeech_" + std::string(split) + ".jsonl")).string();
     write_manifest(path, entries);
     result.manifests.push_back(path);
+    result.utterances += entries.size();
   }
+  SORI_CHECK(!result.manifests.empty(), "prepare-ksponspeech: no train.trn, dev.trn, eval_clean.trn or eval_other.trn in ",
+             scripts.string(), ": the official split and the eval transcripts come from KsponSpeech_scripts "
+             "(part of the AI Hub download); unpack it under --root or pass --scripts DIR");
+  SORI_CHECK(result.utterances > 0, "prepare-ksponspeech: the script files in ", scripts.string(), " list no audio found under '",
+             root, "' (", result.missing_audio, " listed files missing): is --root the folder holding KsponSpeech_01..05 "
+             "and KsponSpeech_eval?");
   return result;
 }
 

@@ -17,11 +17,17 @@ std::string normalize_ksponspeech(const std::string& transcript, KsponSpelling s
 struct KsponPrepareResult {
   std::size_t utterances = 0;
   std::size_t empty_after_normalisation = 0;
+  std::size_t missing_audio = 0;  // listed in a script file, no .pcm under root (skipped)
   std::vector<std::string> manifests;
 };
 
-// Walks root for <name>.pcm with a <name>.txt beside it. Utterances under KsponSpeech_01..05 go to
-// out/ksponspeech_train.jsonl; any other top-level folder F (e.g. eval_clean) to out/ksponspeech_F.jsonl.
-KsponPrepareResult prepare_ksponspeech(const std::string& root, const std::string& out_dir, KsponSpelling spelling);
+// The corpus's official split and transcripts: KsponSpeech_scripts/{train,dev,eval_clean,
+// eval_other}.trn (under root unless `scripts_dir` is given), lines "<path>.pcm :: <transcript>"
+// with paths relative to root. Each script file present becomes out/ksponspeech_<split>.jsonl;
+// dev (2,545 utterances from KsponSpeech_05) is not in train. Audio the scripts list but root
+// lacks is skipped and counted. No script files is an error: without them the dev set would land
+// in training and eval_clean/eval_other would have no transcripts.
+KsponPrepareResult prepare_ksponspeech(const std::string& root, const std::string& out_dir, KsponSpelling spelling,
+                                       const std::string& scripts_dir = "");
 
 }  // namespace sori
