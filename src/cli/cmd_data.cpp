@@ -28,6 +28,8 @@ int check_like_training(const Config& config) {
     for (const auto& m : ds->manifest_filepath) {
       try {
         const auto d = load_dataset({m}, DatasetFilters{ds->min_duration, ds->max_duration, ds->skip_invalid, true, {}});
+        SORI_CHECK(!d.entries.empty() || ds != &config.model.train_ds, "no utterance is left for training (",
+                   d.dropped.summary(), "): check min_duration/max_duration");
         std::cout << "  " << m << " (" << name << "): " << d.entries.size() << " utterances usable; "
                   << d.dropped.summary() << "\n";
         for (const auto& line : d.invalid) std::cout << "    skipped (skip_invalid): " << line << "\n";

@@ -45,7 +45,10 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
   const int synced = ::fsync(dfd);
   const int err = errno;
   ::close(dfd);
-  SORI_CHECK(synced == 0, "cannot sync directory ", dir, " after writing ", path, ": ", std::strerror(err));
+  // Some network and FUSE filesystems cannot sync a directory (EINVAL, ENOTSUP): the file itself
+  // is complete and renamed, so that is no error.
+  SORI_CHECK(synced == 0 || err == EINVAL || err == ENOTSUP || err == EROFS, "cannot sync directory ", dir,
+             " after writing ", path, ": ", std::strerror(err));
 }
 
 std::string read_file(const std::string& path) {
@@ -63,6 +66,11 @@ DirectoryLock::DirectoryLock(const std::string& dir) {
   SORI_CHECK(fd_ >= 0, "cannot open ", path, ": ", std::strerror(errno));
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
+    if (err == ENOSYS || err == EOPNOTSUPP || err == ENOLCK) {  // e.g. Lustre mounted without flock
+      ::close(fd_);
+      fd_ = -1;
+      return;  // held() is false: the caller warns
+    }
     std::string holder;
     char buf[256];
     const ssize_t n = ::pread(fd_, buf, sizeof buf - 1, 0);

@@ -1,6 +1,7 @@
 #include "sori/core/stop_signals.h"
 
 #include <csignal>
+#include <ctime>
 
 namespace sori {
 
@@ -8,15 +9,22 @@ namespace {
 
 constexpr int kSignals[] = {SIGTERM, SIGUSR1, SIGINT};
 volatile std::sig_atomic_t first_signal = 0;
+timespec first_time{};
 struct sigaction previous[3];
 
+// A second request stops at once, unless it comes within 2 s of the first: Ctrl-C under torchrun
+// reaches a worker twice, from the terminal and relayed by the agent, and that is one request.
 void on_signal(int signal) {
-  if (first_signal != 0) {  // the second request: stop now
-    std::signal(signal, SIG_DFL);
-    std::raise(signal);
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);  // async-signal-safe
+  if (first_signal == 0) {
+    first_signal = signal;
+    first_time = now;
     return;
   }
-  first_signal = signal;
+  if (now.tv_sec - first_time.tv_sec < 2) return;
+  std::signal(signal, SIG_DFL);
+  std::raise(signal);
 }
 
 }  // namespace

@@ -172,6 +172,10 @@ void CheckpointManager::save_last(const Checkpoint& c) {
   if (fs::exists(last)) {
     fs::rename(last, fs::path(dir_) / "last.prev.ckpt");
     if (entries_.count("last.ckpt")) entries_["last.prev.ckpt"] = entries_["last.ckpt"];
+    entries_.erase("last.ckpt");
+    // A rename keeps the file's time, so resume trusts the index for last.prev: it must say so
+    // before the new write can fail or be killed.
+    write_index();
   }
   save_checkpoint(last.string(), c);
   record("last.ckpt", c);

@@ -108,6 +108,7 @@ struct Trainer::State {
   std::unique_ptr<MetricsLog> utterance_log;       // this rank's, with trainer.log_utterances
   TrainProgress progress;
   std::int64_t last_validated = -1;
+  std::map<std::string, double> last_metrics;  // of the validation at last_validated
   bool stop = false;
 
   void setup();
@@ -116,8 +117,9 @@ struct Trainer::State {
   // scheduled = false: the end of a run cut short (max_time_s, a stop request), which an
   // uninterrupted run would not validate at.
   void validate(bool scheduled = true);
-  void save_last(const std::map<std::string, double>& metrics = {});
-  void save(const std::map<std::string, double>& metrics, bool ranked);
+  // Both return whether the checkpoint was written (false only under on_write_error: continue).
+  bool save_last(const std::map<std::string, double>& metrics = {});
+  bool save(const std::map<std::string, double>& metrics, bool ranked);
   void sync_buffers();
   void truncate_logs(std::int64_t step) const;
   void log_utterances(const std::vector<Batch>& micro_batches) const;
@@ -177,6 +179,9 @@ void Trainer::State::setup() {
   if (group->distributed()) check_same_config(*group, yaml);
   if (group->is_main()) {
     run_dir_lock = std::make_unique<DirectoryLock>(c.trainer.run_dir);
+    if (!run_dir_lock->held())
+      spdlog::warn("{}: this filesystem cannot lock files (flock): make sure no other run writes this run_dir",
+                   c.trainer.run_dir);
     if (const int stale = remove_stale_temporaries(c.trainer.run_dir))
       spdlog::info("removed {} temporary file(s) that killed runs left in {}", stale, c.trainer.run_dir);
     if (options.resume.empty()) prepare_fresh_run_dir(c.trainer.run_dir, options.overwrite);
@@ -252,6 +257,7 @@ void Trainer::State::restore(const Checkpoint& ckpt) {
   progress.position = loop->position(progress.step);
   data->loader->restore(progress.position);
   last_validated = ckpt.metrics.empty() ? -1 : progress.step;
+  last_metrics = ckpt.metrics;
   spdlog::info("resumed at step {} (global micro-batch {}, epoch {:.2f})", progress.step, progress.position,
                loop->epoch_progress(progress.step));
 }
@@ -280,7 +286,7 @@ void Trainer::State::sync_buffers() {
   if (group->distributed() && !config.trainer.sync_batchnorm) group->broadcast_from_main(model->buffers());
 }
 
-void Trainer::State::save(const std::map<std::string, double>& m, bool ranked) {
+bool Trainer::State::save(const std::map<std::string, double>& m, bool ranked) {
   sync_buffers();
   const auto [cpu, cuda] = capture_rng_state(device);
   Checkpoint c;
@@ -300,7 +306,7 @@ void Trainer::State::save(const std::map<std::string, double>& m, bool ranked) {
     c.metrics = m;
     try {
       ranked ? checkpoints->save_ranked(c) : checkpoints->save_last(c);
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {  // sori::Error, and std::filesystem's from rename/remove
       failure = e.what();
     }
   }
@@ -308,7 +314,7 @@ void Trainer::State::save(const std::map<std::string, double>& m, bool ranked) {
   // rank learns whether it did, so all stop or all go on together.
   auto failed = torch::full({1}, failure.empty() ? 0.0 : 1.0, torch::TensorOptions().dtype(torch::kFloat64).device(device));
   group->all_reduce_sum(failed);
-  if (failed.item<double>() == 0) return;
+  if (failed.item<double>() == 0) return true;
   const std::string why = failure.empty() ? "rank 0 could not write it" : failure;
   SORI_CHECK(config.checkpoint.on_write_error == "continue", "checkpoint at step ", progress.step,
              " not written: ", why, ". The previous checkpoints are intact: free space and continue with "
@@ -316,9 +322,14 @@ void Trainer::State::save(const std::map<std::string, double>& m, bool ranked) {
   if (group->is_main())
     spdlog::error("checkpoint at step {} NOT written: {}; the previous checkpoints are intact, training continues "
                   "(checkpoint.on_write_error: continue)", progress.step, why);
+  return false;
 }
 
-void Trainer::State::save_last(const std::map<std::string, double>& m) { save(m, false); }
+// `last` carries the metrics of a validation at its step, so a resume from it knows that step
+// was validated (and one preempted before its scheduled validation knows it was not).
+bool Trainer::State::save_last(const std::map<std::string, double>& m) {
+  return save(m.empty() && last_validated == progress.step ? last_metrics : m, false);
+}
 
 void Trainer::State::validate(bool scheduled) {
   if (data->val_sets.empty() || last_validated == progress.step) return;
@@ -376,6 +387,7 @@ void Trainer::State::validate(bool scheduled) {
   } else if (scheduled) {
     ++progress.stale_validations;
   }
+  last_metrics = m;
   save(m, /*ranked=*/true);
   // Every rank computed the same metrics from the summed counts: the decision is global.
   if (scheduled && ck.early_stopping.enabled && progress.stale_validations >= ck.early_stopping.patience) {
@@ -398,6 +410,9 @@ TrainSummary Trainer::fit() {
   const std::int64_t start_step = s.progress.step;
   const auto max_steps = s.loop->max_steps();
   s.model->train();
+  // A resume from a checkpoint whose step had a validation due that never ran (preempted just
+  // before it) runs it first, as the uninterrupted run did.
+  if (s.progress.step > 0 && s.loop->validate_after(s.progress.step)) s.validate();
   bool stop_requested = false, preempt_requested = false;
   int consecutive_non_finite = 0;
   const StopSignals signals;
@@ -476,7 +491,9 @@ TrainSummary Trainer::fit() {
     }
     if (r.preempted) {
       // No validation: the launcher's grace period (torchrun: 30 s) must cover step + checkpoint.
-      s.save_last();
+      // Every rank knows whether the checkpoint was written (save agrees on it).
+      SORI_CHECK(s.save_last(), "preempted at step ", step, ", but its checkpoint could not be written (see above): "
+                 "the newest valid checkpoint is older; no preempted marker");
       if (s.group->is_main()) {
         write_file_atomic((fs::path(tc.run_dir) / "preempted").string(), "step " + std::to_string(step) + "\n");
         spdlog::warn("preempted at step {}: checkpoint written; continue with --resume auto", step);

@@ -101,6 +101,13 @@ TEST(Cli, DataCheckFailsWhereTrainingWouldRefuse) {
   EXPECT_NE(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("not_audio.jsonl:1"), std::string::npos) << r.output;
 
+  // Every utterance filtered out (max_duration): training has nothing to train on.
+  sori::test::write_text(dir.path("c.yaml"), "model:\n  train_ds: {manifest_filepath: " + dir.path("missing.jsonl") +
+                                                 ", skip_invalid: true, max_duration: 0.5}\n");
+  r = run("data check --config " + dir.path("c.yaml"));
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("no utterance is left for training"), std::string::npos) << r.output;
+
   // With skip_invalid training skips instead of refusing: the check passes and lists them.
   r = config(dir.path("missing.jsonl"), true);
   EXPECT_EQ(r.status, 0) << r.output;

@@ -285,6 +285,7 @@ TEST_F(DataParallel, ASignalToOneRankStopsAllAfterTheSameStep) {
                          run + ".rank" + std::to_string(r) + ".log"));
   for (int i = 0; i < 600 && read_text(run + ".rank0.log").find("step 10/") == std::string::npos; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(waitpid(pids[1], nullptr, WNOHANG), 0) << "rank 1 ended before the signal: the test proves nothing";
   kill(pids[1], SIGTERM);
   for (int r = 0; r < 2; ++r) {
     const int status = wait_exit(pids[static_cast<std::size_t>(r)]);

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
 #include <thread>
@@ -248,6 +249,22 @@ TEST(Checkpoint, AStaleIndexDoesNotHideTheNewestCheckpoint) {
   const auto newest = resumed.newest_valid_path(nullptr);
   EXPECT_EQ(fs::path(newest).filename(), "last.ckpt");
   EXPECT_EQ(load_checkpoint(newest).progress.step, 12);
+
+  // A write of `last` that fails after the old one was renamed to last.prev (a rename keeps the
+  // file's time, so the index must already describe last.prev correctly).
+  test::TempDir dir2;
+  CheckpointManager m2(dir2.path("run"), 3, "val_cer", "min");
+  for (const std::int64_t step : {1000, 1100}) {
+    c.progress.step = step;
+    m2.save_last(c);
+  }
+  c.progress.step = 1050;
+  m2.save_ranked(c);
+  fs::create_directories(dir2.path("run/checkpoints/last.ckpt.tmp." + std::to_string(getpid())));  // the write fails
+  c.progress.step = 1200;
+  EXPECT_THROW(m2.save_last(c), Error);
+  CheckpointManager after(dir2.path("run"), 3, "val_cer", "min");
+  EXPECT_EQ(load_checkpoint(after.newest_valid_path(nullptr)).progress.step, 1100);
 }
 
 TEST(ExactResume, StopAndResumeGivesBitwiseIdenticalParameters) {
@@ -393,7 +410,7 @@ TEST(Preemption, ASignalEndsTheStepWithACheckpointAndExitZero) {
   for (const int signal : {SIGTERM, SIGUSR1, SIGINT}) {
     const auto run = dir.path("run" + std::to_string(signal)), log = run + ".log";
     const pid_t pid = sori(run, {}, log);
-    for (int i = 0; i < 600 && test::read_text(log).find("step 20/") == std::string::npos; ++i)
+    for (int i = 0; i < 3000 && test::read_text(log).find("step 20/") == std::string::npos; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     ASSERT_EQ(waitpid(pid, nullptr, WNOHANG), 0) << "the run ended before the signal: the test proves nothing";
     kill(pid, signal);
@@ -410,6 +427,34 @@ TEST(Preemption, ASignalEndsTheStepWithACheckpointAndExitZero) {
     EXPECT_FALSE(fs::exists(run + "/preempted")) << "the resumed run finished: nothing to requeue";
     expect_same_parameters(dir.path("straight/checkpoints/last.ckpt"), run + "/checkpoints/last.ckpt");
   }
+
+  // Validation at every step: the signal always lands on a step whose validation is due. The
+  // preempted run skips it to save time; the resumed run runs it first, so every step is
+  // validated exactly once and early stopping counts as in the uninterrupted run.
+  const std::vector<std::string> every = {"trainer.max_steps=60", "trainer.val_check_interval=1"};
+  ASSERT_EQ(test::wait_exit(sori(dir.path("straight_v"), every, dir.path("straight_v.log"))), 0);
+  const auto run = dir.path("validated"), log = run + ".log";
+  const pid_t pid = sori(run, every, log);
+  for (int i = 0; i < 3000 && test::read_text(log).find("step 20/") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(waitpid(pid, nullptr, WNOHANG), 0) << "the run ended before the signal";
+  kill(pid, SIGTERM);
+  ASSERT_EQ(test::wait_exit(pid), 0) << test::read_text(log);
+  auto resume = every;
+  resume.insert(resume.end(), {"--resume", "auto"});
+  ASSERT_EQ(test::wait_exit(sori(run, resume, run + ".resumed.log")), 0) << test::read_text(run + ".resumed.log");
+  std::map<std::int64_t, int> validations;
+  std::ifstream in(run + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const auto row = nlohmann::json::parse(line);
+    if (row.contains("val_cer")) ++validations[row["step"].get<std::int64_t>()];
+  }
+  for (std::int64_t step = 1; step <= 60; ++step) EXPECT_EQ(validations[step], 1) << "validations at step " << step;
+  const auto a = load_checkpoint(dir.path("straight_v/checkpoints/last.ckpt"));
+  const auto b = load_checkpoint(run + "/checkpoints/last.ckpt");
+  EXPECT_EQ(a.progress.best_step, b.progress.best_step);
+  EXPECT_EQ(a.progress.best_metric, b.progress.best_metric);
+  EXPECT_EQ(a.progress.stale_validations, b.progress.stale_validations);
 }
 
 // A diverged run (here: a learning rate of 1e30) skips its non-finite steps, and after

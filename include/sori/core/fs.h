@@ -12,11 +12,14 @@ std::string read_file(const std::string& path);
 // An exclusive lock on a directory for as long as the object lives: flock() on <dir>/.lock,
 // which records the holder's pid and host. The kernel drops it when the process dies, kill -9
 // included, so a crashed run never leaves a stale lock. A second holder gets a sori::Error
-// naming the directory and the pid and host of the one that has it.
+// naming the directory and the pid and host of the one that has it. On filesystems where flock
+// is node-local (Lustre's localflock) the lock only excludes processes on the same node.
 class DirectoryLock {
  public:
   explicit DirectoryLock(const std::string& dir);
   ~DirectoryLock();
+  // False where the filesystem has no flock (ENOSYS, EOPNOTSUPP, ENOLCK): nothing is locked.
+  bool held() const { return fd_ >= 0; }
   DirectoryLock(const DirectoryLock&) = delete;
   DirectoryLock& operator=(const DirectoryLock&) = delete;
 
