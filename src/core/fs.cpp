@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -35,6 +36,9 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
     if (n < 0) fail("write", errno, true);
     done += static_cast<std::size_t>(n);
   }
+  // Test-only: widen the window between write and rename so that fault-injection tests
+  // (tests/reliability) can kill a process inside a write.
+  if (const char* delay = std::getenv("SORI_TEST_WRITE_DELAY_MS")) ::usleep(static_cast<useconds_t>(std::atoi(delay)) * 1000);
   if (::fsync(fd) != 0) fail("fsync", errno, true);
   if (::close(fd) != 0) fail("close", errno, false);
   if (::rename(tmp.c_str(), path.c_str()) != 0) fail("rename", errno, false);
