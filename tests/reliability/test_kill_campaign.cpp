@@ -147,8 +147,14 @@ void run_campaign(int world) {
     // The next attempt resumes; check what it resumed from.
     const auto next_log = run + ".a" + std::to_string(attempt + 1) + ".r0.log";
     const auto next = c.start(run, attempt + 1);
-    for (int i = 0; i < 400 && test::read_text(next_log).find(" parameters on ") == std::string::npos; ++i)
+    for (int i = 0; i < 1200 && test::read_text(next_log).find(" parameters on ") == std::string::npos; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    // Killed before the first checkpoint, the next attempt rightly starts fresh.
+    const auto next_text = test::read_text(next_log);
+    EXPECT_TRUE(next_text.find("resumed at step") != std::string::npos ||
+                (reached < kSaveInterval && next_text.find("starting fresh") != std::string::npos))
+        << "kill " << done_kills << " at step " << reached << ": the next attempt did not resume within 30 s; its log:\n"
+        << next_text.substr(0, 4000);
     const auto from = resumed_from(next_log);
     EXPECT_GE(reached - from, 0) << "kill " << done_kills << ": resumed from step " << from << " past the "
                                  << reached << " steps recorded";
@@ -169,7 +175,14 @@ void run_campaign(int world) {
   expect_clean_metrics(run);
   const auto a = load_checkpoint(straight + "/checkpoints/last.ckpt"), b = load_checkpoint(run + "/checkpoints/last.ckpt");
   EXPECT_EQ(b.progress.step, c.steps);
-  for (const auto& [k, v] : a.model) EXPECT_TRUE(torch::equal(v, b.model.at(k))) << k;
+  bool equal = b.progress.step == c.steps;
+  for (const auto& [k, v] : a.model) {
+    EXPECT_TRUE(torch::equal(v, b.model.at(k))) << k;
+    equal = equal && torch::equal(v, b.model.at(k));
+  }
+  if (report_path)
+    std::ofstream(report_path, std::ios::app) << "{\"final\": true, \"ranks\": " << world
+                                              << ", \"parameters_equal\": " << (equal ? "true" : "false") << "}\n";
   std::printf("kill campaign, %d rank(s): %d kills (%d inside a write)\n", world, done_kills, inside_writes);
 }
 
