@@ -57,6 +57,11 @@ int wait_exit(pid_t pid) {
   return status;
 }
 
+std::vector<std::string> rank_env(int r, int world, const std::string& port) {
+  return {"RANK=" + std::to_string(r), "WORLD_SIZE=" + std::to_string(world), "LOCAL_RANK=" + std::to_string(r),
+          "LOCAL_WORLD_SIZE=" + std::to_string(world), "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + port};
+}
+
 int free_port() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

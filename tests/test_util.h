@@ -36,6 +36,8 @@ std::string wav_entry(const TempDir& dir, const std::string& name, double second
 // spawn: argv[0] is looked up on PATH; `env` adds NAME=value pairs; stdout and stderr go to `log`.
 pid_t spawn(std::vector<std::string> argv, const std::vector<std::string>& env, const std::string& log);
 int wait_exit(pid_t pid);  // the waitpid status
+// torchrun's variables (RANK, WORLD_SIZE, LOCAL_*, MASTER_*) for rank r of `world` on this host.
+std::vector<std::string> rank_env(int r, int world, const std::string& port);
 // A TCP port free on the loopback interface now (a caller that loses a race retries).
 int free_port();
 

@@ -4,8 +4,11 @@
 #include <torch/torch.h>
 
 #include <mutex>
+#include <sstream>
+#include <string>
 
 #include "sori/core/error.h"
+#include "sori/core/torch_compat.h"
 
 namespace sori {
 
@@ -61,6 +64,41 @@ void seed_generators(std::uint64_t seed, const torch::Device& device) {
     auto gen = cuda_generator(device);
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_current_seed(seed);
+  }
+}
+
+// "auto" and "cuda" bind cuda:LOCAL_RANK, or device 0 when the launcher left one GPU visible.
+torch::Device training_device(const std::string& name, const dist::LaunchEnv& env) {
+  if (name == "cpu" || (name == "auto" && !compat::cuda_available())) return torch::kCPU;
+  if (name == "auto" || name == "cuda") {
+    const auto visible = static_cast<int>(torch::cuda::device_count());
+    SORI_CHECK(visible > 0, "trainer.device: ", name, " but no CUDA device is visible");
+    const int index = visible == 1 ? 0 : env.local_rank;
+    SORI_CHECK(index < visible, "trainer.device: local rank ", env.local_rank, " has no GPU (", visible,
+               " visible); start one process per GPU");
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+  }
+  return torch::Device(name);
+}
+
+// Ranks given other overrides (a seed, a batch size) would train on other data orders and shapes
+// while their collectives still line up: refuse at start-up, quoting the first differing line.
+void check_same_config(dist::ProcessGroup& group, const std::string& yaml) {
+  const auto all = group.exchange("config", yaml);
+  for (std::size_t r = 1; r < all.size(); ++r) {
+    if (all[r] == all[0]) continue;
+    std::istringstream a(all[0]), b(all[r]);
+    std::string la, lb;
+    int line = 0;
+    for (bool more = true; more && la == lb;) {
+      ++line;
+      const bool ga = static_cast<bool>(std::getline(a, la)), gb = static_cast<bool>(std::getline(b, lb));
+      if (!ga) la = "<end>";
+      if (!gb) lb = "<end>";
+      more = ga || gb;
+    }
+    SORI_FAIL("rank ", r, " resolved another configuration than rank 0 (line ", line, " of the resolved config: rank 0 '",
+              la, "', rank ", r, " '", lb, "'): every rank must get the same config file and overrides");
   }
 }
 

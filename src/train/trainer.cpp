@@ -6,7 +6,6 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
-#include <sstream>
 
 #include "sori/core/error.h"
 #include "sori/core/fs.h"
@@ -21,6 +20,7 @@
 #include "sori/train/loop_schedule.h"
 #include "sori/train/lr_schedule.h"
 #include "sori/train/metrics_log.h"
+#include "sori/train/run_directory.h"
 #include "sori/train/run_setup.h"
 #include "sori/train/training_data.h"
 #include "sori/train/training_step.h"
@@ -30,63 +30,6 @@ namespace sori {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
-// "auto" and "cuda" bind cuda:LOCAL_RANK, or device 0 when the launcher left one GPU visible.
-torch::Device training_device(const std::string& name, const dist::LaunchEnv& env) {
-  if (name == "cpu" || (name == "auto" && !compat::cuda_available())) return torch::kCPU;
-  if (name == "auto" || name == "cuda") {
-    const auto visible = static_cast<int>(torch::cuda::device_count());
-    SORI_CHECK(visible > 0, "trainer.device: ", name, " but no CUDA device is visible");
-    const int index = visible == 1 ? 0 : env.local_rank;
-    SORI_CHECK(index < visible, "trainer.device: local rank ", env.local_rank, " has no GPU (", visible,
-               " visible); start one process per GPU");
-    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
-  }
-  return torch::Device(name);
-}
-
-// Ranks given other overrides (a seed, a batch size) would train on other data orders and shapes
-// while their collectives still line up: refuse at start-up, quoting the first differing line.
-void check_same_config(dist::ProcessGroup& group, const std::string& yaml) {
-  const auto all = group.exchange("config", yaml);
-  for (std::size_t r = 1; r < all.size(); ++r) {
-    if (all[r] == all[0]) continue;
-    std::istringstream a(all[0]), b(all[r]);
-    std::string la, lb;
-    int line = 0;
-    for (bool more = true; more && la == lb;) {
-      ++line;
-      const bool ga = static_cast<bool>(std::getline(a, la)), gb = static_cast<bool>(std::getline(b, lb));
-      if (!ga) la = "<end>";
-      if (!gb) lb = "<end>";
-      more = ga || gb;
-    }
-    SORI_FAIL("rank ", r, " resolved another configuration than rank 0 (line ", line, " of the resolved config: rank 0 '",
-              la, "', rank ", r, " '", lb, "'): every rank must get the same config file and overrides");
-  }
-}
-
-// A fresh run must not inherit another run's checkpoints, which a later `--resume auto` would
-// continue. Called with the run directory locked.
-void prepare_fresh_run_dir(const std::string& run_dir, bool overwrite) {
-  const auto checkpoints = fs::path(run_dir) / "checkpoints";
-  int found = 0;
-  std::error_code ec;
-  if (fs::is_directory(checkpoints, ec))
-    for (const auto& f : fs::directory_iterator(checkpoints)) found += f.path().extension() == ".ckpt";
-  if (found == 0) return;
-  SORI_CHECK(overwrite, "trainer.run_dir ", run_dir, " already holds a run (", found, " checkpoint file(s) in ",
-             checkpoints.string(), "): continue it with --resume auto, start over with --overwrite (deletes its "
-             "checkpoints, metrics and logs), or choose another trainer.run_dir");
-  fs::remove_all(checkpoints);
-  fs::remove(fs::path(run_dir) / "metrics.jsonl");
-  fs::remove_all(fs::path(run_dir) / "utterances");
-  spdlog::warn("--overwrite: deleted the previous run's checkpoints, metrics and logs in {}", run_dir);
-}
-
-}  // namespace
-
 struct Trainer::State {
   Config config;
   TrainOptions options;
@@ -94,7 +37,7 @@ struct Trainer::State {
   torch::Device device = torch::kCPU;
   Precision precision;
   std::unique_ptr<dist::ProcessGroup> group;
-  std::unique_ptr<DirectoryLock> run_dir_lock;  // rank 0, for the whole run
+  std::unique_ptr<RunDirectory> run_dir;  // rank 0, for the whole run
   std::unique_ptr<TrainingData> data;
   CtcModel model{nullptr};
   std::unique_ptr<Optimizer> optimizer;
@@ -121,7 +64,6 @@ struct Trainer::State {
   bool save_last(const std::map<std::string, double>& metrics = {});
   bool save(const std::map<std::string, double>& metrics, bool ranked);
   void sync_buffers();
-  void truncate_logs(std::int64_t step) const;
   void log_utterances(const std::vector<Batch>& micro_batches) const;
   DataParallelShape shape() const {
     return {group->world_size(), std::max(1, config.trainer.accumulate_grad_batches), config.trainer.bucket_group,
@@ -178,19 +120,12 @@ void Trainer::State::setup() {
   const std::string yaml = config_to_yaml(c);
   if (group->distributed()) check_same_config(*group, yaml);
   if (group->is_main()) {
-    run_dir_lock = std::make_unique<DirectoryLock>(c.trainer.run_dir);
-    if (!run_dir_lock->held())
-      spdlog::warn("{}: this filesystem cannot lock files (flock): make sure no other run writes this run_dir",
-                   c.trainer.run_dir);
-    if (const int stale = remove_stale_temporaries(c.trainer.run_dir))
-      spdlog::info("removed {} temporary file(s) that killed runs left in {}", stale, c.trainer.run_dir);
-    if (options.resume.empty()) prepare_fresh_run_dir(c.trainer.run_dir, options.overwrite);
-    fs::remove(fs::path(c.trainer.run_dir) / "preempted");  // this process continues the run
+    run_dir = std::make_unique<RunDirectory>(c.trainer.run_dir, options.resume.empty(), options.overwrite);
     spdlog::info("resolved config:\n{}", yaml);
     write_file_atomic((fs::path(c.trainer.run_dir) / "config.yaml").string(), yaml);
     checkpoints = std::make_unique<CheckpointManager>(c.trainer.run_dir, c.checkpoint.save_top_k, c.checkpoint.monitor,
                                                       c.checkpoint.mode);
-    metrics = std::make_unique<MetricsLog>((fs::path(c.trainer.run_dir) / "metrics.jsonl").string());
+    metrics = std::make_unique<MetricsLog>(run_metrics_path(c.trainer.run_dir));
   }
   const auto resume_from = choose_checkpoint();
   data = std::make_unique<TrainingData>(c, *group, device, resume_from ? &resume_from->tokenizer_files : nullptr);
@@ -209,14 +144,11 @@ void Trainer::State::setup() {
   lo.checkpoint_every_n_steps = c.checkpoint.every_n_steps;
   loop = std::make_unique<LoopSchedule>(lo);
   schedule = std::make_unique<LrSchedule>(c.model.optim, loop->max_steps(), c.model.encoder.d_model);
-  if (c.trainer.log_utterances) {
-    const auto dir = fs::path(c.trainer.run_dir) / "utterances";
-    fs::create_directories(dir);
-    utterance_log = std::make_unique<MetricsLog>((dir / ("rank" + std::to_string(group->rank()) + ".jsonl")).string());
-  }
+  if (c.trainer.log_utterances)
+    utterance_log = std::make_unique<MetricsLog>(run_utterance_log_path(c.trainer.run_dir, group->rank()));
   if (resume_from) restore(*resume_from);
   // Before the first collective below, so no other rank has appended yet.
-  if (group->is_main()) truncate_logs(resume_from ? progress.step : -1);
+  if (run_dir) run_dir->truncate_logs(resume_from ? progress.step : -1);
   if (group->distributed()) {
     // Every rank starts from rank 0's weights and buffers, as DDP does.
     auto tensors = model->parameters();
@@ -260,16 +192,6 @@ void Trainer::State::restore(const Checkpoint& ckpt) {
   last_metrics = ckpt.metrics;
   spdlog::info("resumed at step {} (global micro-batch {}, epoch {:.2f})", progress.step, progress.position,
                loop->epoch_progress(progress.step));
-}
-
-// Drops what a killed run logged past its checkpoint, so no step appears twice; the utterance
-// logs of every rank, also those of ranks a resume on fewer ranks no longer has.
-void Trainer::State::truncate_logs(std::int64_t step) const {
-  metrics->truncate_after(step);
-  const auto dir = fs::path(config.trainer.run_dir) / "utterances";
-  if (!fs::is_directory(dir)) return;
-  for (const auto& f : fs::directory_iterator(dir))
-    if (f.path().extension() == ".jsonl") MetricsLog(f.path().string()).truncate_after(step);
 }
 
 void Trainer::State::log_utterances(const std::vector<Batch>& micro_batches) const {
@@ -495,7 +417,7 @@ TrainSummary Trainer::fit() {
       SORI_CHECK(s.save_last(), "preempted at step ", step, ", but its checkpoint could not be written (see above): "
                  "the newest valid checkpoint is older; no preempted marker");
       if (s.group->is_main()) {
-        write_file_atomic((fs::path(tc.run_dir) / "preempted").string(), "step " + std::to_string(step) + "\n");
+        s.run_dir->mark_preempted(step);
         spdlog::warn("preempted at step {}: checkpoint written; continue with --resume auto", step);
       }
       return TrainSummary{step, s.progress.skipped_steps, s.progress.best_metric, s.progress.best_step, false, true};

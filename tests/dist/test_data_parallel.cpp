@@ -20,6 +20,7 @@
 
 using namespace sori;
 using test::free_port;
+using test::rank_env;
 using test::read_text;
 using test::spawn;
 using test::wait_exit;
@@ -48,9 +49,7 @@ class DataParallel : public ::testing::Test {
       std::vector<pid_t> pids;
       for (int r = 0; r < world; ++r)
         pids.push_back(spawn(train_args(run, extra),
-                             {"RANK=" + std::to_string(r), "WORLD_SIZE=" + std::to_string(world),
-                              "LOCAL_RANK=" + std::to_string(r), "LOCAL_WORLD_SIZE=" + std::to_string(world),
-                              "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + port},
+                             rank_env(r, world, port),
                              run + ".rank" + std::to_string(r) + ".log"));
       bool ok = true;
       for (auto pid : pids) ok = wait_exit(pid) == 0 && ok;
@@ -218,8 +217,7 @@ void expect_refusal_at_start(const std::string& run, const std::vector<std::stri
     std::string command = "cd '" + (r == 1 ? cwd1 : fs::path(run).parent_path().string()) + "' && exec";
     for (const auto& x : a) command += " '" + x + "'";
     pids.push_back(spawn({"sh", "-c", command},
-                         {"RANK=" + std::to_string(r), "WORLD_SIZE=2", "LOCAL_RANK=" + std::to_string(r),
-                          "LOCAL_WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + port},
+                         rank_env(r, 2, port),
                          run + ".rank" + std::to_string(r) + ".log"));
   }
   for (int r = 0; r < 2; ++r) {
@@ -256,8 +254,7 @@ TEST_F(DataParallel, AnUnreachableStoreSaysRankZerosHostIsGone) {
   const auto run = dir_.path("alone");
   const auto port = std::to_string(free_port());
   const pid_t pid = spawn(train_args(run, {"trainer.dist_startup_timeout_s=2"}),
-                          {"RANK=1", "WORLD_SIZE=2", "LOCAL_RANK=1", "LOCAL_WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1",
-                           "MASTER_PORT=" + port},
+                          rank_env(1, 2, port),
                           run + ".log");
   const auto started = std::chrono::steady_clock::now();
   const int status = wait_exit(pid);
@@ -280,8 +277,7 @@ TEST_F(DataParallel, ASignalToOneRankStopsAllAfterTheSameStep) {
   for (int r = 0; r < 2; ++r)
     pids.push_back(spawn(train_args(run, {"trainer.max_steps=100000", "checkpoint.every_n_steps=0",
                                           "trainer.val_check_interval=100000"}),
-                         {"RANK=" + std::to_string(r), "WORLD_SIZE=2", "LOCAL_RANK=" + std::to_string(r),
-                          "LOCAL_WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + port},
+                         rank_env(r, 2, port),
                          run + ".rank" + std::to_string(r) + ".log"));
   for (int i = 0; i < 600 && read_text(run + ".rank0.log").find("step 10/") == std::string::npos; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -304,8 +300,7 @@ TEST_F(DataParallel, StalledRankEndsTheRunWithinTheTimeoutNamingIt) {
   for (int r = 0; r < 2; ++r)
     pids.push_back(spawn(train_args(run, {"trainer.max_steps=100000", "trainer.dist_timeout_s=4",
                                           "checkpoint.every_n_steps=0", "trainer.val_check_interval=100000"}),
-                         {"RANK=" + std::to_string(r), "WORLD_SIZE=2", "LOCAL_RANK=" + std::to_string(r),
-                          "LOCAL_WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + port},
+                         rank_env(r, 2, port),
                          run + ".rank" + std::to_string(r) + ".log"));
   // Stop rank 1 once training runs.
   for (int i = 0; i < 600 && read_text(run + ".rank0.log").find("step 10/") == std::string::npos; ++i)

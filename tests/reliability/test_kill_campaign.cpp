@@ -62,9 +62,7 @@ struct Campaign {
                                        "model.augmentation.speed_perturb=[0.9,1.0,1.1]"};
       std::vector<std::string> env = {"SORI_TEST_WRITE_DELAY_MS=30"};
       if (world > 1)
-        env.insert(env.end(), {"RANK=" + std::to_string(r), "WORLD_SIZE=" + std::to_string(world),
-                               "LOCAL_RANK=" + std::to_string(r), "LOCAL_WORLD_SIZE=" + std::to_string(world),
-                               "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + port});
+        for (auto& kv : test::rank_env(r, world, port)) env.push_back(kv);
       pids.push_back(test::spawn(argv, env, run + ".a" + std::to_string(attempt) + ".r" + std::to_string(r) + ".log"));
     }
     return pids;

@@ -1,12 +1,25 @@
-// Process-wide settings of a training run: thread count, TF32, RNG state capture/restore.
+// Process-wide set-up of a training run: device, thread count, TF32, RNG state capture/restore,
+// and the start-up agreement on the configuration.
 #pragma once
 
 #include <torch/types.h>
 
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "sori/dist/launch_env.h"
+#include "sori/dist/process_group.h"
+
 namespace sori {
+
+// trainer.device: "auto" and "cuda" bind cuda:LOCAL_RANK, or device 0 when the launcher left one
+// GPU visible; "cpu", or "auto" without CUDA, the CPU.
+torch::Device training_device(const std::string& name, const dist::LaunchEnv& env);
+// Ranks given other overrides (a seed, a batch size) would train on other data orders and shapes
+// while their collectives still line up: refused at start-up, quoting the first differing line
+// of the resolved config (YAML).
+void check_same_config(dist::ProcessGroup& group, const std::string& yaml);
 
 // num_threads > 0 sets LibTorch's intra-op threads; 0 keeps its default. On CUDA, allows TF32
 // for fp32 matmuls and convolutions.
