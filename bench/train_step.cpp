@@ -57,7 +57,10 @@ void write_reference(const std::string& dir, const sori::Config& c, sori::CtcMod
   sori::write_file_atomic((fs::path(dir) / "spec.json").string(), spec.dump(2));
   sori::write_file_atomic((fs::path(dir) / "weights.pt").string(), sori::nemo_weights_pickle(model));
 
-  if (device.is_cuda()) at::globalContext().setAllowTF32CuBLAS(false);
+  if (device.is_cuda()) {  // as the reference's parity check: no TF32 in matmuls or cuDNN convolutions
+    at::globalContext().setAllowTF32CuBLAS(false);
+    at::globalContext().setAllowTF32CuDNN(false);
+  }
   model->eval();
   torch::NoGradGuard no_grad;
   torch::manual_seed(1);
@@ -161,6 +164,8 @@ int main(int argc, char** argv) {
       b.tokens = torch::randint(0, vocab, {batch, u}, torch::kInt64);
       b.token_lengths = torch::full({batch}, u, torch::kInt64);
       for (int i = 0; i < batch; ++i) b.indices.push_back(static_cast<std::size_t>(i));
+      if (device.is_cuda())  // as the loader hands batches over for a CUDA run
+        for (auto* t : {&b.audio, &b.audio_lengths, &b.tokens, &b.token_lengths}) *t = t->pin_memory();
       for (int i = 0; i < warmup + steps; ++i) {
         if (i == warmup && !profile_path.empty())
           profile = std::make_unique<torch::autograd::profiler::RecordProfile>(profile_path);

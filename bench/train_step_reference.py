@@ -12,6 +12,11 @@ and DIR/parity.pt (audio and Sori's eval-mode log-probs).
 
   --parity-only   check that our forward gives Sori's log-probs (<= 1e-4, fp32, TF32 off); exit 1 if not
   otherwise       time --warmup + --steps training steps; prints one JSON line
+
+Model FLOPs per step (PyTorch >= 2.1, torch.utils.flop_counter): 3x the matmul and convolution
+FLOPs of one forward at the timed shapes (backward costs about twice the forward); the same work
+for Sori, so compare_step.sh divides it by both sides' times. With --peak-tflops, "mfu" is
+achieved / peak.
 """
 import argparse
 import contextlib
@@ -38,6 +43,9 @@ p.add_argument("--steps", type=int, default=10)
 p.add_argument("--threads", type=int, default=0)
 p.add_argument("--device", default="cpu")
 p.add_argument("--precision", default="32", choices=["32", "bf16"])
+p.add_argument("--compile", action="store_true", help="time the model under torch.compile (PyTorch >= 2.0)")
+p.add_argument("--peak-tflops", type=float, default=0.0,
+               help="the device's dense peak for this precision: reports model FLOPs utilisation")
 p.add_argument("--profile", help="write a Chrome trace of the timed steps (bench/trace_summary.py reads it)")
 a = p.parse_args()
 if a.threads > 0:
@@ -47,7 +55,8 @@ spec = json.load(open(os.path.join(a.reference, "spec.json")))
 if any(spec["dropout"]):
     sys.exit("reference: Sori's dropout is on (%s) but this restatement has none: time both without" % spec["dropout"])
 
-weights = torch.load(os.path.join(a.reference, "weights.pt"))
+# Written by LibTorch's pickler: plain tensors, but newer torch.load defaults to weights_only.
+weights = torch.load(os.path.join(a.reference, "weights.pt"), weights_only=False)
 window = weights.pop("preprocessor.featurizer.window").to(dev, torch.float64)
 fb = weights.pop("preprocessor.featurizer.fb").to(dev, torch.float64).reshape(spec["features"], -1)
 model = nemo.Model(spec["features"], spec["d_model"], spec["n_layers"], spec["n_heads"], spec["conv_kernel_size"],
@@ -106,7 +115,7 @@ if a.parity_only:
     if dev.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
-    ref = torch.load(os.path.join(a.reference, "parity.pt"))
+    ref = torch.load(os.path.join(a.reference, "parity.pt"), weights_only=False)
     model.eval()
     with torch.no_grad():
         feats, frames = features(ref["audio"].to(dev), ref["lengths"].to(dev), False)
@@ -128,6 +137,17 @@ lengths = torch.full((a.batch,), samples, dtype=torch.int64)
 u = max(1, samples // hop // spec["subsampling_factor"] // 3)
 tokens = torch.randint(0, spec["vocab"], (a.batch, u))
 tlen = torch.full((a.batch,), u, dtype=torch.int64)
+step_flops = None
+try:
+    from torch.utils.flop_counter import FlopCounterMode
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        f, fr = features(audio.to(dev), lengths.to(dev), False)
+        model(f, fr, {})
+    step_flops = 3 * counter.get_total_flops()
+except ImportError:
+    pass
+if a.compile:
+    model = torch.compile(model)
 # torch.autocast("cuda", enabled=False) still asks a CPU-only torch for CUDA bf16 support.
 autocast = (lambda: torch.autocast(dev.type, dtype=torch.bfloat16)) if a.precision == "bf16" else contextlib.nullcontext
 times = []
@@ -158,6 +178,9 @@ profiler.__exit__(None, None, None)
 if a.profile:
     profiler.export_chrome_trace(a.profile)
 assert math.isfinite(loss.item())
-print(json.dumps({"side": "eager", "device": a.device, "precision": a.precision, "batch": a.batch,
-                  "seconds": a.seconds, "median_s": statistics.median(times), "min_s": min(times),
-                  "max_s": max(times), "steps": a.steps}))
+row = {"side": "compiled" if a.compile else "eager", "device": a.device, "precision": a.precision,
+       "batch": a.batch, "seconds": a.seconds, "median_s": statistics.median(times), "min_s": min(times),
+       "max_s": max(times), "steps": a.steps, "step_flops": step_flops}
+if step_flops and a.peak_tflops > 0:
+    row["mfu"] = step_flops / row["median_s"] / (a.peak_tflops * 1e12)
+print(json.dumps(row))

@@ -1,5 +1,7 @@
 // The c10d half of the compat layer (declared in sori/core/torch_compat.h). Built with
-// USE_C10D_GLOO when Gloo headers match the LibTorch in use, USE_C10D_NCCL with a CUDA LibTorch.
+// SORI_C10D_GLOO when Gloo headers match the LibTorch in use, SORI_C10D_NCCL with a CUDA LibTorch
+// (our own macros: a PyTorch wheel defines USE_C10D_GLOO for every user although it ships no Gloo
+// headers; c10d's headers still need USE_C10D_*, which CMakeLists.txt sets beside ours).
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/csrc/distributed/c10d/reducer.hpp>
 #include <torch/version.h>
@@ -7,10 +9,10 @@
 #include <cstdlib>
 #include <type_traits>
 
-#ifdef USE_C10D_GLOO
+#ifdef SORI_C10D_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
-#ifdef USE_C10D_NCCL
+#ifdef SORI_C10D_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
@@ -45,7 +47,7 @@ GroupPtr wrap_backend(const StorePtr& store, int rank, int size, const char* nam
 }  // namespace
 
 bool gloo_available() {
-#ifdef USE_C10D_GLOO
+#ifdef SORI_C10D_GLOO
   return true;
 #else
   return false;
@@ -53,7 +55,7 @@ bool gloo_available() {
 }
 
 bool nccl_available() {
-#ifdef USE_C10D_NCCL
+#ifdef SORI_C10D_NCCL
   return true;
 #else
   return false;
@@ -62,7 +64,7 @@ bool nccl_available() {
 
 GroupPtr new_gloo_group(const StorePtr& store, int rank, int size, std::chrono::milliseconds timeout,
                         const std::string& hostname) {
-#ifdef USE_C10D_GLOO
+#ifdef SORI_C10D_GLOO
   auto options = c10d::ProcessGroupGloo::Options::create(timeout);
   options->devices.push_back(hostname.empty() ? c10d::ProcessGroupGloo::createDefaultDevice()
                                               : c10d::ProcessGroupGloo::createDeviceForHostname(hostname));
@@ -81,7 +83,7 @@ GroupPtr new_gloo_group(const StorePtr& store, int rank, int size, std::chrono::
 }
 
 GroupPtr new_nccl_group(const StorePtr& store, int rank, int size, std::chrono::milliseconds timeout) {
-#ifdef USE_C10D_NCCL
+#ifdef SORI_C10D_NCCL
 #if TORCH_VERSION_MAJOR < 2
   // 1.13 leaves a timed-out NCCL collective hanging unless this is set; 2.x handles it by default.
   ::setenv("NCCL_ASYNC_ERROR_HANDLING", "1", /*overwrite=*/0);

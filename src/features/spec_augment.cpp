@@ -6,6 +6,7 @@
 
 #include "sori/core/error.h"
 #include "sori/core/rng.h"
+#include "sori/core/torch_compat.h"
 
 namespace sori {
 
@@ -15,16 +16,15 @@ std::int64_t randint(std::mt19937_64& rng, std::int64_t lo, std::int64_t hi) {
   return lo + static_cast<std::int64_t>(uniform_below(rng, static_cast<std::uint64_t>(hi - lo + 1)));
 }
 
-// [B, M] spans -> [B, N] bool mask of positions inside any span.
-torch::Tensor spans_to_mask(const std::vector<std::int64_t>& starts, const std::vector<std::int64_t>& ends,
-                            std::int64_t batch, std::int64_t n, const torch::Device& device) {
-  const auto m = static_cast<std::int64_t>(starts.size()) / batch;
-  if (m == 0) return torch::zeros({batch, n}, torch::TensorOptions().dtype(torch::kBool).device(device));
-  auto opts = torch::TensorOptions().dtype(torch::kInt64);
-  auto s = torch::tensor(starts, opts).view({batch, m, 1}).to(device);
-  auto e = torch::tensor(ends, opts).view({batch, m, 1}).to(device);
-  auto pos = torch::arange(n, opts.device(device)).view({1, 1, n});
-  return ((pos >= s) & (pos < e)).any(1);
+// Marks [start, end) of each of row b's spans in the host mask `m` ([B, N] bool).
+void mark_spans(torch::Tensor& m, const std::vector<std::int64_t>& starts, const std::vector<std::int64_t>& ends,
+                std::int64_t batch) {
+  auto a = m.accessor<bool, 2>();
+  const auto per_row = static_cast<std::int64_t>(starts.size()) / batch;
+  for (std::int64_t b = 0; b < batch; ++b)
+    for (std::int64_t i = b * per_row; i < (b + 1) * per_row; ++i)
+      for (auto k = starts[static_cast<std::size_t>(i)]; k < std::min(ends[static_cast<std::size_t>(i)], m.size(1)); ++k)
+        a[b][k] = true;
 }
 }  // namespace
 
@@ -55,12 +55,17 @@ torch::Tensor spec_augment(const torch::Tensor& features, const std::vector<std:
       te.push_back(std::min(start + width, len));
     }
   }
+  // All three masks are made on the host and travel in one non-blocking copy: the step reads
+  // nothing back from the device here.
   const auto device = features.device();
-  auto freq_mask = spans_to_mask(fs, fe, B, F, device);  // [B, F]
-  auto time_mask = spans_to_mask(ts, te, B, T, device);  // [B, T]
-  auto valid = torch::arange(T, torch::TensorOptions().dtype(torch::kInt64).device(device)).unsqueeze(0) <
-               torch::tensor(frame_lengths, torch::kInt64).to(device).unsqueeze(1);
-  auto mask = (freq_mask.unsqueeze(2) | time_mask.unsqueeze(1)) & valid.unsqueeze(1);
+  auto host = compat::staging_tensor({B, F + 2 * T}, torch::kBool, device).zero_();
+  auto freq_mask = host.narrow(1, 0, F), time_mask = host.narrow(1, F, T), valid = host.narrow(1, F + T, T);
+  mark_spans(freq_mask, fs, fe, B);
+  mark_spans(time_mask, ts, te, B);
+  for (std::int64_t b = 0; b < B; ++b) valid[b].narrow(0, 0, std::min(T, frame_lengths[static_cast<std::size_t>(b)])).fill_(true);
+  const auto on_device = host.to(device, /*non_blocking=*/true);
+  const auto f = on_device.narrow(1, 0, F), t = on_device.narrow(1, F, T), v = on_device.narrow(1, F + T, T);
+  auto mask = (f.unsqueeze(2) | t.unsqueeze(1)) & v.unsqueeze(1);
   return features.masked_fill(mask, c.mask_value);
 }
 

@@ -2,22 +2,37 @@
 
 #include <torch/torch.h>
 
+#include <map>
+
+#include "sori/core/torch_compat.h"
+
 namespace sori {
 
+namespace {
+std::vector<torch::Tensor> defined_grads(const std::vector<torch::Tensor>& params) {
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : params)
+    if (p.grad().defined()) grads.push_back(p.grad().detach());
+  return grads;
+}
+}  // namespace
+
 torch::Tensor grad_norm(const std::vector<torch::Tensor>& params) {
-  std::vector<torch::Tensor> norms;
-  for (const auto& p : params) {
-    if (!p.grad().defined()) continue;
-    const auto g = p.grad().detach();
-    norms.push_back((g.scalar_type() == torch::kFloat64 ? g : g.to(torch::kFloat32)).norm(2));
-  }
+  // Grouped by dtype: a multi-tensor kernel takes one dtype; low-precision gradients count in float32.
+  std::vector<torch::Tensor> wide, narrow, norms;
+  for (auto& g : defined_grads(params)) (g.scalar_type() == torch::kFloat64 ? wide : narrow).push_back(g);
+  for (auto& g : narrow)
+    if (g.scalar_type() != torch::kFloat32) g = g.to(torch::kFloat32);
+  for (const auto* group : {&narrow, &wide})
+    for (auto& n : compat::foreach_norm(*group)) norms.push_back(n.to(wide.empty() ? torch::kFloat32 : torch::kFloat64));
   if (norms.empty()) return torch::zeros({});
   return torch::stack(norms).norm(2);
 }
 
 void scale_gradients(const std::vector<torch::Tensor>& params, const torch::Tensor& factor) {
-  for (const auto& p : params)
-    if (p.grad().defined()) p.grad().mul_(factor.to(p.grad().scalar_type()));
+  std::map<torch::ScalarType, std::vector<torch::Tensor>> by_dtype;
+  for (auto& g : defined_grads(params)) by_dtype[g.scalar_type()].push_back(g);
+  for (const auto& [dtype, grads] : by_dtype) compat::foreach_mul_(grads, factor);
 }
 
 GradScaler::GradScaler(Options options, const torch::Device& device) : options_(options) {

@@ -2,9 +2,11 @@
 
 #include <torch/torch.h>
 
+#include <map>
 #include <sstream>
 
 #include "sori/core/error.h"
+#include "sori/core/torch_compat.h"
 
 namespace sori {
 
@@ -15,9 +17,11 @@ Optimizer::Optimizer(const OptimConfig& o, std::vector<torch::Tensor> params) : 
       params_, torch::optim::AdamWOptions(o.lr).betas({o.betas[0], o.betas[1]}).eps(o.eps).weight_decay(o.weight_decay));
 }
 
-void Optimizer::set_lr(double lr) {
-  for (auto& group : adamw_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+torch::optim::AdamWOptions& Optimizer::options() const {
+  return static_cast<torch::optim::AdamWOptions&>(adamw_->param_groups().front().options());
 }
+
+void Optimizer::set_lr(double lr) { options().lr(lr); }
 
 void Optimizer::zero_grad() {
   torch::NoGradGuard no_grad;
@@ -25,7 +29,38 @@ void Optimizer::zero_grad() {
     if (p.grad().defined()) p.grad().zero_();
 }
 
-void Optimizer::step() { adamw_->step(); }
+// torch::optim::AdamW's update, but over all parameters at once (compat::adamw_step) instead of
+// one parameter at a time; its state objects are kept, so checkpoints read and write as before.
+void Optimizer::step() {
+  struct Group {
+    std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs;
+  };
+  std::map<std::int64_t, Group> by_step;  // one group in practice: every parameter steps together
+  auto& state = adamw_->state();
+  torch::NoGradGuard no_grad;
+  for (const auto& p : params_) {
+    if (!p.grad().defined()) continue;
+    const auto key = compat::optimizer_state_key(p);
+    auto it = state.find(key);
+    if (it == state.end()) {
+      auto fresh = std::make_unique<torch::optim::AdamWParamState>();
+      fresh->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+      fresh->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+      it = state.emplace(key, std::move(fresh)).first;
+    }
+    auto& s = static_cast<torch::optim::AdamWParamState&>(*it->second);
+    s.step(s.step() + 1);
+    auto& g = by_step[s.step()];
+    g.params.push_back(p);
+    g.grads.push_back(p.grad());
+    g.exp_avgs.push_back(s.exp_avg());
+    g.exp_avg_sqs.push_back(s.exp_avg_sq());
+  }
+  const auto& o = options();
+  for (const auto& [step, g] : by_step)
+    compat::adamw_step(g.params, g.grads, g.exp_avgs, g.exp_avg_sqs, step, o.lr(), std::get<0>(o.betas()),
+                       std::get<1>(o.betas()), o.weight_decay(), o.eps());
+}
 
 std::string Optimizer::save() const {
   torch::serialize::OutputArchive archive;

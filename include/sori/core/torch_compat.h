@@ -8,6 +8,9 @@
 
 #include <chrono>
 #include <memory>
+#include <sstream>
+#include <type_traits>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -84,6 +87,44 @@ class AutocastGuard {
   bool prev_enabled_ = false, prev_cache_ = true;
   at::ScalarType prev_dtype_ = at::kHalf;
 };
+
+// ---- Multi-tensor ops (src/core/torch_compat.cpp). One kernel launch per group of tensors on
+// CUDA instead of one per tensor; on Debian's 1.13 CPU build they loop, with the same arithmetic
+// as the per-tensor code they replace.
+// The L2 norm of each tensor (float32 results for float32 inputs).
+std::vector<torch::Tensor> foreach_norm(const std::vector<torch::Tensor>& tensors);
+// Multiplies every tensor in place by the 0-dim tensor `factor` without reading it on the host
+// (the Tensor overload of _foreach_mul_ exists from 2.1).
+void foreach_mul_(const std::vector<torch::Tensor>& tensors, const torch::Tensor& factor);
+// One AdamW step (decoupled weight decay, no amsgrad) over parameters that share the step count
+// `step` (already incremented, >= 1). CUDA parameters on 2.x: at::_fused_adamw_ (one kernel for
+// all); otherwise _foreach_* ops computing exactly what torch::optim::AdamW computes per tensor.
+void adamw_step(const std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& grads,
+                const std::vector<torch::Tensor>& exp_avgs, const std::vector<torch::Tensor>& exp_avg_sqs,
+                std::int64_t step, double lr, double beta1, double beta2, double weight_decay, double eps);
+// Whether adamw_step takes the fused kernel for tensors on `device`.
+bool fused_adamw(const torch::Device& device);
+
+// torch::optim keys its per-parameter state by the parameter's TensorImpl: a string of the address
+// in 1.13, the address itself in later versions.
+template <class Key = std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>::key_type>
+Key optimizer_state_key(const torch::Tensor& param) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream os;
+    os << param.unsafeGetTensorImpl();
+    return os.str();
+  } else {
+    return static_cast<Key>(param.unsafeGetTensorImpl());
+  }
+}
+
+// Host memory for a tensor about to be copied to `target`: pinned when `target` is CUDA, so that
+// `.to(target, /*non_blocking=*/true)` neither stages nor waits for the device.
+torch::Tensor staging_tensor(at::IntArrayRef sizes, at::ScalarType dtype, const torch::Device& target);
+
+// Returns the caching allocator's unused blocks to the device after an out-of-memory error (CUDA
+// only; nothing elsewhere).
+void release_cached_device_memory(const torch::Device& device);
 
 // torch.cuda.is_bf16_supported(): compute capability >= 8.0. False on CPU-only builds.
 bool bf16_supported(const torch::Device& device);

@@ -2,7 +2,8 @@
 // step from the schedule, and its state as bytes for checkpoints (one serialisation for the
 // trainer, `sori import-nemo` and the benchmark). zero_grad() zeroes in place: under
 // data-parallel training the gradients are views into the gradient reducer's buckets and must
-// stay so.
+// stay so. step() updates every parameter with multi-tensor kernels (fused on CUDA with
+// LibTorch 2.x), with torch::optim::AdamW's arithmetic and its state objects.
 #pragma once
 
 #include <torch/optim/adamw.h>
@@ -27,6 +28,7 @@ class Optimizer {
   void load(const std::string& bytes, const torch::Device& device, const std::string& source);
 
  private:
+  torch::optim::AdamWOptions& options() const;
   std::vector<torch::Tensor> params_;
   std::unique_ptr<torch::optim::AdamW> adamw_;
 };
