@@ -24,6 +24,7 @@ class TempDir {
   std::filesystem::path dir_;
 };
 
+// Creates the parent folders as needed.
 void write_text(const std::string& path, const std::string& text);
 std::string read_text(const std::string& path);
 // A sine tone of `seconds` at `sample_rate`.
@@ -31,6 +32,13 @@ std::vector<float> tone(double seconds, int sample_rate, double hz = 440.0);
 // Writes a tone WAV and returns one manifest JSON line for it.
 std::string wav_entry(const TempDir& dir, const std::string& name, double seconds, const std::string& text,
                       int sample_rate = 16000);
+
+// Runs a shell command with stderr merged into stdout. status: the exit code, -1 after a signal.
+struct CommandResult {
+  int status;
+  std::string output;
+};
+CommandResult run_command(const std::string& command);
 
 // Child processes for tests that run `sori` (or this test binary) as users and launchers do.
 // spawn: argv[0] is looked up on PATH; `env` adds NAME=value pairs; stdout and stderr go to `log`.

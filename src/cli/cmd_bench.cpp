@@ -25,7 +25,7 @@ void bench_data(const std::string& config_path, const std::vector<std::string>& 
   const auto tokenizer = load_tokenizer(c.model.tokenizer, ds.manifest_filepath);
   const WaveformAugmenter augmenter(c.model.augmentation, c.model.sample_rate);
   const Dataset train = load_dataset(ds.manifest_filepath, DatasetFilters{ds.min_duration, ds.max_duration,
-                                                                          ds.skip_invalid, true, {}});
+                                                                          ds.skip_invalid, true, {}, {}});
   SORI_CHECK(!train.entries.empty(), "bench data: no utterances in ", ds.manifest_filepath.front());
   std::vector<double> durations;
   for (const auto& e : train.entries) durations.push_back(e.duration);
@@ -50,9 +50,10 @@ void bench_data(const std::string& config_path, const std::vector<std::string>& 
 void add_bench_commands(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "Throughput measurements");
   bench->require_subcommand(1);
-  auto* data = bench->add_subcommand(
-      "data", "Loader throughput (decode, resample, speed perturbation, noise) on the config's training data\n"
-              "  example: sori bench data --config configs/demo_en.yaml --batches 100");
+  auto* data = with_example(
+      bench->add_subcommand("data", "Loader throughput (decode, resample, speed perturbation, noise) on the config's "
+                                    "training data"),
+      "sori bench data --config configs/demo_en.yaml --batches 100 --workers 2");
   static std::string config_path;
   static std::vector<std::string> overrides;
   static int batches = 50, workers = 1;

@@ -19,7 +19,7 @@ namespace {
 // What `sori train` checks before training, per dataset with its own filters: manifest syntax
 // and fields, audio files (present, readable, long enough). Returns how many manifests hold
 // something training refuses; what skip_invalid would skip is listed.
-int check_like_training(const Config& config) {
+int check_like_training(const Config& config, const Tokenizer& tokenizer) {
   int refused = 0;
   const std::pair<const char*, const DatasetConfig*> datasets[] = {
       {"train_ds", &config.model.train_ds}, {"validation_ds", &config.model.validation_ds}, {"test_ds", &config.model.test_ds}};
@@ -27,7 +27,10 @@ int check_like_training(const Config& config) {
   for (const auto& [name, ds] : datasets) {
     for (const auto& m : ds->manifest_filepath) {
       try {
-        const auto d = load_dataset({m}, DatasetFilters{ds->min_duration, ds->max_duration, ds->skip_invalid, true, {}});
+        DatasetFilters filters{ds->min_duration, ds->max_duration, ds->skip_invalid, true, {}, {}};
+        if (ds == &config.model.train_ds)
+          filters.transcribable = [&](const std::string& text) { return tokenizer.transcribable(text); };
+        const auto d = load_dataset({m}, filters);
         SORI_CHECK(!d.entries.empty() || ds != &config.model.train_ds, "no utterance is left for training (",
                    d.dropped.summary(), "): check min_duration/max_duration");
         std::cout << "  " << m << " (" << name << "): " << d.entries.size() << " utterances usable; "
@@ -44,10 +47,10 @@ int check_like_training(const Config& config) {
 
 void run_check(const std::string& path, const std::vector<std::string>& overrides) {
   const Config config = load_config(path, overrides);
-  const int refused = check_like_training(config);
+  const auto tokenizer = load_tokenizer(config.model.tokenizer, config.model.train_ds.manifest_filepath);
+  const int refused = check_like_training(config, *tokenizer);
   SORI_CHECK(refused == 0, refused, " manifest(s) hold data that `sori train` refuses (REFUSED above): fix those "
              "lines, or set skip_invalid: true for the dataset to skip them");
-  const auto tokenizer = load_tokenizer(config.model.tokenizer, config.model.train_ds.manifest_filepath);
   const WaveformAugmenter augmenter(config.model.augmentation, config.model.sample_rate);
   const FeasibilityChecker checker(config, *tokenizer, augmenter.max_speed());
   std::vector<FeasibilityReport> reports;
@@ -64,14 +67,16 @@ void add_data_commands(CLI::App& app) {
   auto* data = app.add_subcommand("data", "Dataset tools");
   data->require_subcommand(1);
 
-  auto* check = data->add_subcommand("check", "CTC feasibility report for the config's manifests");
+  auto* check = with_example(data->add_subcommand("check", "CTC feasibility report for the config's manifests"),
+                   "sori data check --config configs/demo_en.yaml");
   static std::string config_path;
   static std::vector<std::string> overrides;
   check->add_option("--config", config_path, "YAML config")->required();
   check->add_option("overrides", overrides, "key.path=value overrides");
   check->callback([] { run_check(config_path, overrides); });
 
-  auto* kspon = data->add_subcommand("prepare-ksponspeech", "KsponSpeech transcripts -> NeMo manifests");
+  auto* kspon = with_example(data->add_subcommand("prepare-ksponspeech", "KsponSpeech transcripts -> NeMo manifests"),
+                   "sori data prepare-ksponspeech --root /data/KsponSpeech --out data/manifests --spelling pronounced");
   static std::string root, out, spelling = "pronounced", scripts;
   kspon->add_option("--root", root, "folder with KsponSpeech_01..05, KsponSpeech_eval and KsponSpeech_scripts")
       ->required();
@@ -88,7 +93,8 @@ void add_data_commands(CLI::App& app) {
     for (const auto& m : r.manifests) spdlog::info("wrote {}", m);
   });
 
-  auto* compose = data->add_subcommand("jamo-compose", "Compose conjoining jamo on stdin into Hangul syllables");
+  auto* compose = with_example(data->add_subcommand("jamo-compose", "Compose conjoining jamo on stdin into Hangul syllables"),
+                   "sori transcribe --checkpoint runs/demo_ko/checkpoints/last.ckpt a.wav | sori data jamo-compose");
   compose->callback([] {
     std::string line;
     while (std::getline(std::cin, line)) std::cout << jamo::compose_utf8(line) << '\n';

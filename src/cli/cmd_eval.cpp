@@ -12,7 +12,8 @@
 namespace sori::cli {
 
 void add_eval_commands(CLI::App& app) {
-  auto* eval = app.add_subcommand("eval", "Greedy-CTC CER/WER of a checkpoint on manifests");
+  auto* eval = with_example(app.add_subcommand("eval", "Greedy-CTC CER/WER of a checkpoint on manifests"),
+                   "sori eval --checkpoint runs/demo_en/averaged.ckpt --manifest data/manifests/demo_en_test.jsonl --hyp-out runs/demo_en/test_trn");
   static std::string checkpoint, hyp_out, device = "auto";
   static std::vector<std::string> manifests;
   eval->add_option("--checkpoint", checkpoint, "Sori checkpoint")->required();
@@ -42,7 +43,8 @@ void add_eval_commands(CLI::App& app) {
     }
   });
 
-  auto* tr = app.add_subcommand("transcribe", "Transcribe audio files with a checkpoint");
+  auto* tr = with_example(app.add_subcommand("transcribe", "Transcribe audio files with a checkpoint"),
+                   "sori transcribe --checkpoint runs/demo_en/averaged.ckpt --timestamps meeting.wav call.flac");
   static std::vector<std::string> files;
   static bool timestamps = false;
   static TranscribeOptions topts;

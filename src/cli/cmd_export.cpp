@@ -11,7 +11,8 @@
 namespace sori::cli {
 
 void add_export_commands(CLI::App& app) {
-  auto* exp = app.add_subcommand("export", "Export a checkpoint for serving: ONNX, a Triton repository, NeMo weights");
+  auto* exp = with_example(app.add_subcommand("export", "Export a checkpoint for serving: ONNX, a Triton repository, NeMo weights"),
+                   "sori export --checkpoint runs/demo_en/averaged.ckpt --with-preprocessor --triton-repo triton_models --model-name sori_en");
   static std::string checkpoint, output, triton_repo, format = "onnx";
   static OnnxExportOptions options;
   static TritonOptions triton;

@@ -13,7 +13,8 @@
 namespace sori::cli {
 
 void add_model_commands(CLI::App& app) {
-  auto* info = app.add_subcommand("model-info", "Parameter counts per module");
+  auto* info = with_example(app.add_subcommand("model-info", "Parameter counts per module"),
+                   "sori model-info --config configs/fastconformer_ctc_large.yaml --vocab-size 1024");
   static std::string config_path;
   static int vocab_size = 0;
   static std::vector<std::string> overrides;
@@ -31,7 +32,8 @@ void add_model_commands(CLI::App& app) {
     for (const auto& p : count_parameters(model)) std::printf("  %-24s %14lld\n", p.name.c_str(), static_cast<long long>(p.count));
   });
 
-  auto* imp = app.add_subcommand("import-nemo", "Convert a NeMo FastConformer-CTC .nemo into a Sori checkpoint");
+  auto* imp = with_example(app.add_subcommand("import-nemo", "Convert a NeMo FastConformer-CTC .nemo into a Sori checkpoint"),
+                   "sori import-nemo --nemo stt_en_fastconformer_ctc_large.nemo --output nemo_large.ckpt --tokenizer-out data/tokenizers/nemo_large");
   static std::string nemo_path, nemo_output;
   static NemoImportOptions nemo_options;
   imp->add_option("--nemo", nemo_path, ".nemo archive (tar or tar.gz)")->required();
@@ -46,7 +48,8 @@ void add_model_commands(CLI::App& app) {
                  r.n_layers, r.tokenizer_type, r.vocab_size, nemo_output);
   });
 
-  auto* avg = app.add_subcommand("average-checkpoints", "Average the weights of a run's best checkpoints");
+  auto* avg = with_example(app.add_subcommand("average-checkpoints", "Average the weights of a run's best checkpoints"),
+                   "sori average-checkpoints --run runs/demo_en --top-k 3 --output runs/demo_en/averaged.ckpt");
   static std::string run_dir, output, monitor = "val_cer", mode = "min";
   static int top_k = 5;
   avg->add_option("--run", run_dir, "run folder (trainer.run_dir)")->required();

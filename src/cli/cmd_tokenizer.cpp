@@ -10,7 +10,8 @@ namespace sori::cli {
 void add_tokenizer_commands(CLI::App& app) {
   auto* tok = app.add_subcommand("tokenizer", "Tokenizer tools");
   tok->require_subcommand(1);
-  auto* train = tok->add_subcommand("train", "Train a SentencePiece tokenizer on manifest texts");
+  auto* train = with_example(tok->add_subcommand("train", "Train a SentencePiece tokenizer on manifest texts"),
+                   "sori tokenizer train --manifest data/manifests/ksponspeech_train.jsonl --out data/tokenizers/kspon_bpe --vocab-size 1024 --type bpe");
   static std::vector<std::string> manifests;
   static std::string out, type = "bpe";
   static int vocab_size = 256;

@@ -7,7 +7,8 @@
 namespace sori::cli {
 
 void add_train_commands(CLI::App& app) {
-  auto* train = app.add_subcommand("train", "Train a FastConformer-CTC model");
+  auto* train = with_example(app.add_subcommand("train", "Train a FastConformer-CTC model"),
+                   "sori train --config configs/demo_en.yaml --resume auto trainer.max_steps=3000   (several GPUs: torchrun --standalone --nproc_per_node 8 --no_python sori train ...)");
   static std::string config_path;
   static TrainOptions options;
   static std::vector<std::string> overrides;

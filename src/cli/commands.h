@@ -5,6 +5,12 @@
 
 namespace sori::cli {
 
+// Every leaf command's --help ends with a worked example (Cli.EveryCommandsHelpShowsAnExample).
+inline CLI::App* with_example(CLI::App* command, const std::string& example) {
+  command->footer("\nExample:\n  " + example);
+  return command;
+}
+
 void add_config_commands(CLI::App& app);
 void add_data_commands(CLI::App& app);
 void add_tokenizer_commands(CLI::App& app);

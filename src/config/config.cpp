@@ -67,7 +67,12 @@ Config load_config_from_string(const std::string& yaml, const std::string& sourc
   } catch (const YAML::Exception& e) {
     SORI_FAIL("config ", source_name, ":", e.mark.line + 1, ": invalid YAML: ", e.msg);
   }
-  return parse(root, source_name, overrides);
+  try {
+    return parse(root, source_name, overrides);
+  } catch (const YAML::Exception& e) {  // a conversion the typed reader did not expect (fuzzing found some)
+    SORI_FAIL("config ", source_name, (e.mark.is_null() ? std::string() : ":" + std::to_string(e.mark.line + 1)),
+              ": ", e.msg);
+  }
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {

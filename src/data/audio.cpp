@@ -100,6 +100,9 @@ std::vector<float> load_audio(const std::string& path, const AudioReadOptions& o
     float s = 0.f;
     for (int c = 0; c < ch; ++c) s += interleaved[static_cast<std::size_t>(i * ch + c)];
     mono[static_cast<std::size_t>(i)] = s / static_cast<float>(ch);
+    // Float files can hold NaN or Inf; one would turn the whole batch's loss and gradients non-finite.
+    SORI_CHECK(std::isfinite(s), "audio ", path, ": sample ", start + i, " (", static_cast<double>(start + i) / info.samplerate,
+               " s) is not finite (", s, ")");
   }
   // One resampling pass does both the rate change and the speed perturbation.
   SORI_CHECK(o.speed > 0, "speed perturbation factor must be > 0, found ", o.speed);

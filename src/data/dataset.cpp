@@ -50,8 +50,8 @@ std::string audio_problem(const ManifestEntry& e) {
     const double tolerance = 0.05;  // manifests often round durations
     if (e.offset + e.duration > info.duration() + tolerance) {
       std::ostringstream os;
-      os << "offset " << e.offset << " s + duration " << e.duration << " s exceeds the file's "
-         << info.duration() << " s";
+      os << e.audio_filepath << ": offset " << e.offset << " s + duration " << e.duration
+         << " s exceeds the file's " << info.duration() << " s (truncated, or a wrong duration in the manifest)";
       return os.str();
     }
     return "";
@@ -72,7 +72,7 @@ Dataset load_dataset(const std::vector<std::string>& manifests, const DatasetFil
   }
   for (std::size_t i = 0; i < ds.invalid.size(); ++i) ds.dropped.add("malformed manifest lines", 0.0);
 
-  std::vector<std::string> bad_audio;
+  std::vector<std::string> bad_audio, bad_text;
   for (auto& e : all) {
     if (e.duration < f.min_duration) { ds.dropped.add("shorter than min_duration", e.duration); continue; }
     if (e.duration > f.max_duration) { ds.dropped.add("longer than max_duration", e.duration); continue; }
@@ -84,6 +84,11 @@ Dataset load_dataset(const std::vector<std::string>& manifests, const DatasetFil
         continue;
       }
     }
+    if (f.transcribable && !f.transcribable(e.text)) {
+      bad_text.push_back(e.where() + ": transcript \"" + e.text + "\" has no character of the vocabulary");
+      ds.dropped.add("transcript of unknown characters only", e.duration);
+      continue;
+    }
     if (f.feasible && !f.feasible(e)) { ds.dropped.add("CTC-infeasible", e.duration); continue; }
     ds.entries.push_back(std::move(e));
   }
@@ -93,7 +98,15 @@ Dataset load_dataset(const std::vector<std::string>& manifests, const DatasetFil
     for (const auto& b : bad_audio) os << "\n  " << b;
     SORI_FAIL(os.str());
   }
+  if (!bad_text.empty() && !f.skip_invalid) {
+    std::ostringstream os;
+    os << bad_text.size() << " transcript(s) made only of characters the tokenizer does not know (fix the text or "
+       << "the vocabulary, or set skip_invalid: true to skip them):";
+    for (const auto& b : bad_text) os << "\n  " << b;
+    SORI_FAIL(os.str());
+  }
   ds.invalid.insert(ds.invalid.end(), bad_audio.begin(), bad_audio.end());
+  ds.invalid.insert(ds.invalid.end(), bad_text.begin(), bad_text.end());
   return ds;
 }
 

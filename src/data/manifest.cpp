@@ -1,5 +1,6 @@
 #include "sori/data/manifest.h"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -36,7 +37,7 @@ ManifestEntry parse_line(const std::string& text, const std::string& path, int l
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse errors, and numbers past double's range
     SORI_FAIL("manifest ", where, ": malformed JSON (", e.what(), ")");
   }
   SORI_CHECK(j.is_object(), "manifest ", where, ": expected a JSON object, found ", j.type_name());
@@ -48,9 +49,9 @@ ManifestEntry parse_line(const std::string& text, const std::string& path, int l
   e.duration = number_field(j, "duration", where, true);
   e.offset = number_field(j, "offset", where, false);
   e.text = string_field(j, "text", where);
-  SORI_CHECK(e.duration > 0.0, "manifest ", where, ": field 'duration' expects a positive number, found ",
+  SORI_CHECK(e.duration > 0.0 && std::isfinite(e.duration), "manifest ", where, ": field 'duration' expects a positive number, found ",
              e.duration);
-  SORI_CHECK(e.offset >= 0.0, "manifest ", where, ": field 'offset' expects >= 0, found ", e.offset);
+  SORI_CHECK(e.offset >= 0.0 && std::isfinite(e.offset), "manifest ", where, ": field 'offset' expects >= 0, found ", e.offset);
   return e;
 }
 

@@ -52,7 +52,12 @@ std::unique_ptr<CharTokenizer> CharTokenizer::build(const std::vector<std::strin
       if (jamo) cps = jamo::decompose(cps);
       seen.insert(cps.begin(), cps.end());
     }
-  SORI_CHECK(!seen.empty(), "char tokenizer: the training manifests have no text to build a vocabulary from");
+  if (seen.empty()) {
+    std::string names;
+    for (const auto& m : manifests) names += (names.empty() ? "" : ", ") + m;
+    SORI_FAIL("char tokenizer: no utterance with text in the training manifests (", names,
+              ") to build a vocabulary from: is the manifest empty?");
+  }
   return std::make_unique<CharTokenizer>(std::u32string(seen.begin(), seen.end()), jamo);
 }
 

@@ -77,6 +77,7 @@ std::map<std::string, std::string> read_tar_archive(const std::string& path) {
   std::string data = read_file(path);
   if (data.size() >= 2 && static_cast<unsigned char>(data[0]) == 0x1f && static_cast<unsigned char>(data[1]) == 0x8b)
     data = gunzip(data, path);
+  SORI_CHECK(data.size() >= 512, path, ": not a tar archive (", data.size(), " bytes, less than one tar header)");
   std::map<std::string, std::string> files;
   std::size_t pos = 0;
   while (pos + 512 <= data.size()) {
@@ -86,7 +87,12 @@ std::map<std::string, std::string> read_tar_archive(const std::string& path) {
     std::string name(h, strnlen(h, 100));
     const std::string prefix(h + 345, strnlen(h + 345, 155));
     if (!prefix.empty()) name = prefix + "/" + name;
-    const auto size = std::stoull(std::string(h + 124, strnlen(h + 124, 12)), nullptr, 8);
+    std::uint64_t size = 0;  // octal digits, padded with spaces or NULs
+    for (const char* c = h + 124; c < h + 136 && *c != '\0'; ++c) {
+      if (*c == ' ') continue;
+      SORI_CHECK(*c >= '0' && *c <= '7', path, ": damaged tar header at byte ", pos, " (size field is not octal)");
+      size = size * 8 + static_cast<std::uint64_t>(*c - '0');
+    }
     const char type = h[156];
     pos += 512;
     SORI_CHECK(pos + size <= data.size(), path, ": truncated tar member ", name);

@@ -2,7 +2,9 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <sstream>
+#include <vector>
 
 #include "sori/core/error.h"
 
@@ -17,25 +19,32 @@ StateDict state_dict(const torch::nn::Module& module) {
 
 void load_state_dict(torch::nn::Module& module, const StateDict& tensors, const std::string& source, bool strict) {
   torch::NoGradGuard no_grad;
-  std::ostringstream problems;
+  std::vector<std::string> problems;
   auto own = state_dict(module);
   for (auto& [key, dst] : own) {
     auto it = tensors.find(key);
     if (it == tensors.end()) {
-      if (strict) problems << "\n  missing: " << key;
+      if (strict) problems.push_back("missing: " + key);
       continue;
     }
     if (it->second.sizes() != dst.sizes()) {
-      problems << "\n  " << key << ": expected shape " << dst.sizes() << ", found " << it->second.sizes();
+      std::ostringstream os;
+      os << key << ": expected shape " << dst.sizes() << ", found " << it->second.sizes();
+      problems.push_back(os.str());
       continue;
     }
     dst.copy_(it->second);
   }
   if (strict)
     for (const auto& [key, _] : tensors)
-      if (!own.count(key)) problems << "\n  unexpected: " << key;
-  const auto text = problems.str();
-  SORI_CHECK(text.empty(), "state dict from ", source, " does not fit the model:", text);
+      if (!own.count(key)) problems.push_back("unexpected: " + key);
+  if (problems.empty()) return;
+  // The first mismatch says most (another d_model, another vocabulary); a few more show the pattern.
+  std::ostringstream more;
+  const std::size_t shown = std::min<std::size_t>(problems.size(), 6);
+  for (std::size_t i = 1; i < shown; ++i) more << "\n  " << problems[i];
+  if (problems.size() > shown) more << "\n  ... and " << problems.size() - shown << " more";
+  SORI_FAIL(source, " does not fit the model (another architecture or vocabulary?): ", problems.front(), more.str());
 }
 
 }  // namespace sori

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sori/core/error.h"
+#include "sori/core/hash.h"
 #include "sori/core/fs.h"
 
 namespace sori {
@@ -17,15 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 constexpr char kMagic[8] = {'S', 'O', 'R', 'I', 'C', 'K', 'P', 'T'};
-
-std::uint64_t fnv1a64(const char* data, std::size_t n) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (std::size_t i = 0; i < n; ++i) {
-    h ^= static_cast<unsigned char>(data[i]);
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
 
 torch::Tensor bytes_to_tensor(const std::string& s) {
   auto t = torch::empty({static_cast<std::int64_t>(s.size())}, torch::kUInt8);
@@ -87,22 +79,9 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
   write_file_atomic(path, file);
 }
 
-Checkpoint load_checkpoint(const std::string& path) {
-  const std::string file = read_file(path);
-  SORI_CHECK(file.size() >= 24 && std::memcmp(file.data(), kMagic, 8) == 0, "checkpoint ", path,
-             ": not a Sori checkpoint (bad header)");
-  std::uint64_t size, sum;
-  std::memcpy(&size, file.data() + 8, 8);
-  std::memcpy(&sum, file.data() + 16, 8);
-  SORI_CHECK(file.size() - 24 == size, "checkpoint ", path, ": torn file (expected ", size, " payload bytes, found ",
-             file.size() - 24, ")");
-  SORI_CHECK(fnv1a64(file.data() + 24, size) == sum, "checkpoint ", path, ": checksum mismatch (corrupt file)");
-  GenericDict root = new_dict();
-  try {
-    root = torch::pickle_load(std::vector<char>(file.begin() + 24, file.end())).toGenericDict();
-  } catch (const c10::Error& e) {
-    SORI_FAIL("checkpoint ", path, ": unreadable payload (", e.what_without_backtrace(), ")");
-  }
+namespace {
+
+Checkpoint decode_checkpoint(const GenericDict& root, const std::string& path) {
   const std::string format = get(root, "format", path).toStringRef();
   SORI_CHECK(format == "sori-checkpoint-2" || format == "sori-checkpoint-1", "checkpoint ", path,
              ": unknown format '", format, "' (expected sori-checkpoint-2 or -1)");
@@ -114,6 +93,8 @@ Checkpoint load_checkpoint(const std::string& path) {
   c.scaler_scale = get(root, "scaler_scale", path).toTensor();
   c.scaler_growth_tracker = get(root, "scaler_growth_tracker", path).toTensor();
   const auto p = get(root, "progress", path).toTensor();
+  SORI_CHECK(p.dim() == 1 && p.numel() >= (v1 ? 6 : 9), "checkpoint ", path, ": progress holds ", p.numel(),
+             " values, expected ", v1 ? 6 : 9);
   auto at = [&](int i) { return p[i].item<std::int64_t>(); };
   const double best = get(root, "best_metric", path).toDouble();
   if (v1) {  // [step, epoch, batch, skipped, best_step, stale] of the single-process sampler
@@ -130,7 +111,29 @@ Checkpoint load_checkpoint(const std::string& path) {
   for (const auto& item : get(root, "tokenizer", path).toGenericDict())
     c.tokenizer_files[item.key().toStringRef()] = tensor_to_bytes(item.value().toTensor());
   for (const auto& item : get(root, "metrics", path).toGenericDict()) c.metrics[item.key().toStringRef()] = item.value().toDouble();
+  c.source = path;
   return c;
+}
+
+}  // namespace
+
+Checkpoint load_checkpoint(const std::string& path) {
+  const std::string file = read_file(path);
+  SORI_CHECK(file.size() >= 24 && std::memcmp(file.data(), kMagic, 8) == 0, "checkpoint ", path,
+             ": not a Sori checkpoint (bad header)");
+  std::uint64_t size, sum;
+  std::memcpy(&size, file.data() + 8, 8);
+  std::memcpy(&sum, file.data() + 16, 8);
+  SORI_CHECK(file.size() - 24 == size, "checkpoint ", path, ": torn file (expected ", size, " payload bytes, found ",
+             file.size() - 24, ")");
+  SORI_CHECK(fnv1a64(file.data() + 24, size) == sum, "checkpoint ", path, ": checksum mismatch (corrupt file)");
+  // A payload with a valid checksum but the wrong structure (another writer, or a crafted file)
+  // fails inside LibTorch with c10::Error: reported as this file's error, like any other damage.
+  try {
+    return decode_checkpoint(torch::pickle_load(std::vector<char>(file.begin() + 24, file.end())).toGenericDict(), path);
+  } catch (const c10::Error& e) {
+    SORI_FAIL("checkpoint ", path, ": unreadable payload (", e.what_without_backtrace(), ")");
+  }
 }
 
 CheckpointManager::CheckpointManager(std::string run_dir, int save_top_k, std::string monitor, std::string mode)

@@ -177,9 +177,9 @@ void Trainer::State::restore(const Checkpoint& ckpt) {
     spdlog::warn("checkpoint from an older Sori or an import: the data order restarts at the global position of step {}",
                  ckpt.progress.step);
   }
-  load_state_dict(*model, ckpt.model, "checkpoint");
+  load_state_dict(*model, ckpt.model, "checkpoint " + ckpt.source);
   model->to(device, precision.param_dtype);
-  optimizer->load(ckpt.optimizer, device, "checkpoint");
+  optimizer->load(ckpt.optimizer, device, "checkpoint " + ckpt.source);
   scaler->load(ckpt.scaler_scale, ckpt.scaler_growth_tracker);
   const auto r = static_cast<std::size_t>(group->rank());
   if (ckpt.shape.world_size == group->world_size() && r < ckpt.cpu_rng_states.size())
@@ -336,7 +336,7 @@ TrainSummary Trainer::fit() {
   // before it) runs it first, as the uninterrupted run did.
   if (s.progress.step > 0 && s.loop->validate_after(s.progress.step)) s.validate();
   bool stop_requested = false, preempt_requested = false;
-  int consecutive_non_finite = 0;
+  int consecutive_non_finite = 0, consecutive_out_of_memory = 0;
   const StopSignals signals;
   while (!s.stop && s.progress.step < max_steps) {
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
@@ -366,6 +366,11 @@ TrainSummary Trainer::fit() {
     window_loss += r.loss_sum;
     window_tokens += r.tokens;
     consecutive_non_finite = r.non_finite ? consecutive_non_finite + 1 : 0;
+    consecutive_out_of_memory = r.out_of_memory ? consecutive_out_of_memory + 1 : 0;
+    SORI_CHECK(tc.max_consecutive_skips <= 0 || consecutive_out_of_memory < tc.max_consecutive_skips,
+               "the last ", consecutive_out_of_memory, " steps (up to step ", s.progress.step,
+               ") all ran out of device memory and were dropped (trainer.max_consecutive_skips = ",
+               tc.max_consecutive_skips, "): lower model.train_ds.batch_duration or max_duration, or use a smaller model");
     // Every rank saw the same agreement: all stop here together.
     SORI_CHECK(tc.max_consecutive_skips <= 0 || consecutive_non_finite < tc.max_consecutive_skips,
                "training diverged: the last ", consecutive_non_finite, " steps (up to step ", s.progress.step,

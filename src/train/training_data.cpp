@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "sori/core/error.h"
+#include "sori/core/hash.h"
 #include "sori/data/feasibility.h"
 
 namespace sori {
@@ -32,17 +33,11 @@ std::unique_ptr<Tokenizer> choose_tokenizer(const Config& c, const std::map<std:
   return tokenizer;
 }
 
-std::uint64_t fnv1a(const std::string& s, std::uint64_t h = 0xcbf29ce484222325ULL) {
-  for (unsigned char ch : s) {
-    h ^= ch;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
+std::uint64_t fnv1a(const std::string& s, std::uint64_t h) { return fnv1a64(s.data(), s.size(), h); }
 
 // Agreement between ranks on what they will train on.
 void check_same_data(dist::ProcessGroup& group, const Tokenizer& tokenizer, const Dataset& train) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
+  std::uint64_t h = kFnv1a64Offset;
   for (const auto& token : tokenizer.vocabulary()) h = fnv1a(token + '\n', h);
   const std::uint64_t vocab = h;
   for (const auto& e : train.entries)
@@ -76,7 +71,8 @@ TrainingData::TrainingData(const Config& c, dist::ProcessGroup& group, const tor
     for (const auto& m : ds.manifest_filepath) feasibility.push_back(check_feasibility(m, checker));
     spdlog::info("{}", format_feasibility(feasibility, c, augmenter->max_speed()));
   }
-  DatasetFilters filters{ds.min_duration, ds.max_duration, ds.skip_invalid, true, {}};
+  DatasetFilters filters{ds.min_duration, ds.max_duration, ds.skip_invalid, true, {}, {}};
+  filters.transcribable = [&](const std::string& text) { return tokenizer->transcribable(text); };
   if (ds.drop_infeasible) filters.feasible = [&](const ManifestEntry& e) { return checker.feasible(e); };
   train_set = load_dataset(ds.manifest_filepath, filters);
   spdlog::info("train: {} utterances, {:.2f} h; {}", train_set.entries.size(), train_set.hours(),
@@ -84,7 +80,7 @@ TrainingData::TrainingData(const Config& c, dist::ProcessGroup& group, const tor
   check_same_data(group, *tokenizer, train_set);
   const auto& v = c.model.validation_ds;
   for (const auto& m : v.manifest_filepath) {
-    DatasetFilters vf{v.min_duration, v.max_duration, v.skip_invalid, true, {}};
+    DatasetFilters vf{v.min_duration, v.max_duration, v.skip_invalid, true, {}, {}};
     val_sets.emplace_back(fs::path(m).stem().string(), load_dataset({m}, vf));
   }
 

@@ -1,27 +1,12 @@
 // End-to-end checks of the `sori` binary's data and bench commands.
 #include <gtest/gtest.h>
 
-#include <array>
 #include <cstdio>
-#include <sys/wait.h>
 
 #include "test_util.h"
 
 namespace {
-struct Result {
-  int status;
-  std::string output;
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = std::string(SORI_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (std::size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+sori::test::CommandResult run(const std::string& args) { return sori::test::run_command(std::string(SORI_BINARY) + " " + args); }
 }  // namespace
 
 TEST(Cli, ConfigShowAppliesOverridesAndRejectsTypos) {
@@ -112,4 +97,18 @@ TEST(Cli, DataCheckFailsWhereTrainingWouldRefuse) {
   r = config(dir.path("missing.jsonl"), true);
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("1 utterances usable"), std::string::npos) << r.output;
+}
+
+TEST(Cli, EveryCommandsHelpShowsAnExample) {
+  std::vector<std::string> commands = {"config show", "data check", "data prepare-ksponspeech", "data jamo-compose",
+                                       "tokenizer train", "train", "eval", "transcribe", "model-info", "import-nemo",
+                                       "average-checkpoints", "bench data"};
+#ifdef SORI_WITH_ONNX
+  commands.push_back("export");
+#endif
+  for (const auto& command : commands) {
+    const auto r = run(command + " --help");
+    EXPECT_EQ(r.status, 0) << command << "\n" << r.output;
+    EXPECT_NE(r.output.find("Example:\n  sori "), std::string::npos) << command << "\n" << r.output;
+  }
 }

@@ -91,5 +91,6 @@ TEST(Dataset, DurationPastEndOfFileIsInvalid) {
   test::wav_entry(dir, "short.wav", 1.0, "x");
   test::write_text(dir.path("m.jsonl"), "{\"audio_filepath\": \"short.wav\", \"duration\": 1.0, \"offset\": 0.5, \"text\": \"x\"}\n");
   auto msg = error_of([&] { load_dataset({dir.path("m.jsonl")}, DatasetFilters{}); });
-  EXPECT_NE(msg.find("m.jsonl:1: offset 0.5 s + duration 1 s exceeds"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("m.jsonl:1: " + dir.path("short.wav") + ": offset 0.5 s + duration 1 s exceeds"), std::string::npos)
+      << msg;
 }

@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "sori/core/torch_compat.h"
 #include "sori/train/checkpoint.h"
 #include "test_util.h"
 #include "train/tone_corpus.h"
@@ -31,6 +32,7 @@ namespace {
 class DataParallel : public ::testing::Test {
  protected:
   void SetUp() override {
+    if (!sori::compat::gloo_available()) GTEST_SKIP() << "needs c10d Gloo, which this LibTorch lacks";
     train_ = test::make_tone_corpus(dir_, "train", 12, 7);
     test::write_text(dir_.path("tiny.yaml"), test::tiny_config_yaml(train_, train_, dir_.path("unused")));
   }
@@ -291,6 +293,33 @@ TEST_F(DataParallel, ASignalToOneRankStopsAllAfterTheSameStep) {
   EXPECT_GT(step, 10);
   EXPECT_EQ(read_text(run + "/preempted"), "step " + std::to_string(step) + "\n");
   EXPECT_NE(read_text(run + ".rank0.log").find("preempted at step " + std::to_string(step)), std::string::npos);
+}
+
+// Out of memory on rank 1 (injected at its micro-batch 5, in step 3): rank 1 names the batch and
+// exits non-zero, rank 0 fails promptly instead of waiting for the collective timeout, and
+// `--resume auto` continues from the periodic checkpoint of step 2 to the end.
+TEST_F(DataParallel, AnOutOfMemoryOnOneRankEndsTheRunAndResumeAutoContinues) {
+  const auto run = dir_.path("oom");
+  const std::vector<std::string> extra = {"trainer.max_steps=6", "checkpoint.every_n_steps=2",
+                                          "trainer.val_check_interval=100", "trainer.dist_timeout_s=120"};
+  const auto port = std::to_string(free_port());
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<pid_t> pids;
+  for (int r = 0; r < 2; ++r) {
+    auto env = rank_env(r, 2, port);
+    env.push_back("SORI_TEST_OOM_AT_MICRO_BATCH=5");
+    pids.push_back(spawn(train_args(run, extra), env, run + ".rank" + std::to_string(r) + ".log"));
+  }
+  for (auto pid : pids) EXPECT_NE(wait_exit(pid), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60)) << "rank 0 waited for the timeout";
+  const auto log1 = read_text(run + ".rank1.log");
+  EXPECT_NE(log1.find("rank 1: out of memory on micro-batch 5 of 2 utterances"), std::string::npos) << log1;
+  EXPECT_NE(log1.find("--resume auto"), std::string::npos) << log1;
+  EXPECT_EQ(last(run).progress.step, 2);
+  run_ranks(2, run, {"--resume", "auto", "trainer.max_steps=6", "checkpoint.every_n_steps=2",
+                     "trainer.val_check_interval=100"});
+  EXPECT_NE(read_text(run + ".rank0.log").find("resumed at step 2"), std::string::npos);
+  EXPECT_EQ(last(run).progress.step, 6);
 }
 
 TEST_F(DataParallel, StalledRankEndsTheRunWithinTheTimeoutNamingIt) {

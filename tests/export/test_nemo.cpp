@@ -2,7 +2,6 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include <array>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -32,12 +31,9 @@ TEST(NemoStateDict, TorchLoadOpensItWithNeMoKeys) {
   export_nemo_state_dict(p, dir.path("model_weights.ckpt"));
   const std::string cmd = "/usr/bin/python3 -c \"import torch, json, sys; d = torch.load(sys.argv[1]); "
                           "print(json.dumps({k: [list(v.shape), float(v.double().sum())] for k, v in d.items()}))\" " +
-                          dir.path("model_weights.ckpt") + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (std::size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  ASSERT_EQ(pclose(pipe), 0) << out;
+                          dir.path("model_weights.ckpt");
+  const auto [status, out] = test::run_command(cmd);
+  ASSERT_EQ(status, 0) << out;
   const auto loaded = nlohmann::json::parse(out.substr(out.find('{')));
   const auto ours = state_dict(*p.model);
   EXPECT_EQ(loaded.size(), ours.size());

@@ -4,7 +4,6 @@
 #include <onnx/onnx_pb.h>
 #include <torch/torch.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -58,12 +57,9 @@ std::pair<torch::Tensor, torch::Tensor> run_ort(const test::TempDir& dir, const 
                        {{{"name", input}, {"type", "float32"}, {"dims", feats.sizes().vec()}, {"file", dir.path("feats.bin")}},
                         {{"name", length_input}, {"type", "int64"}, {"dims", lengths.sizes().vec()}, {"file", dir.path("len.bin")}}}}};
   write_file_atomic(dir.path("spec.json"), spec.dump());
-  const std::string cmd = "node " + kExportDir + "/ort_run.js " + model + " " + dir.path("spec.json") + " " + dir.path("") + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (std::size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  EXPECT_EQ(pclose(pipe), 0) << out;
+  const std::string cmd = "node " + kExportDir + "/ort_run.js " + model + " " + dir.path("spec.json") + " " + dir.path("");
+  const auto [status, out] = test::run_command(cmd);
+  EXPECT_EQ(status, 0) << out;
   const auto meta = nlohmann::json::parse(read_file(dir.path("outputs.json")));
   auto lp = read_raw(dir.path("logprobs.bin"), meta["logprobs"]["dims"].get<std::vector<std::int64_t>>(), torch::kFloat32);
   auto len = read_raw(dir.path("encoded_lengths.bin"), meta["encoded_lengths"]["dims"].get<std::vector<std::int64_t>>(),
@@ -175,6 +171,22 @@ TEST(OnnxExport, Fp16TranscribesAsFp32OnATrainedModel) {
     EXPECT_EQ(p.tokenizer->decode(o[i].tokens), p.tokenizer->decode(a[i].tokens)) << "utterance " << i;
     EXPECT_EQ(p.tokenizer->decode(a[i].tokens), ds.entries[i].text);
   }
+}
+
+// bench/run_export_cpu.sh must keep running where CI and users run it (one short round; the
+// LibTorch side times the demo architecture, so only that the script works is checked here).
+TEST(OnnxExport, ExportBenchScriptRuns) {
+  if (!ort_available()) GTEST_SKIP() << "onnxruntime-node not installed (scripts/test.sh installs it)";
+  test::TempDir dir;
+  const auto train = test::make_tone_corpus(dir, "train", 4, 3);
+  Trainer(load_config_from_string(test::tiny_config_yaml(train, train, dir.path("run")), "tiny.yaml", {"trainer.max_steps=1"}),
+          TrainOptions{})
+      .fit();
+  const auto bin_dir = std::filesystem::path(SORI_BINARY).parent_path().string();
+  const auto r = test::run_command("RUNS=2 WARMUP=1 AUDIO_SECONDS=1 BIN_DIR=" + bin_dir + " " + std::string(SORI_SOURCE_DIR) +
+                                   "/bench/run_export_cpu.sh " + dir.path("run/checkpoints/last.ckpt"));
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("median"), std::string::npos) << r.output;
 }
 
 TEST(TritonRepo, LayoutAndConfig) {

@@ -24,6 +24,7 @@
 #include <set>
 #include <thread>
 
+#include "sori/core/torch_compat.h"
 #include "sori/train/checkpoint.h"
 #include "test_util.h"
 #include "train/tone_corpus.h"
@@ -147,10 +148,11 @@ void run_campaign(int world) {
     const auto next = c.start(run, attempt + 1);
     for (int i = 0; i < 1200 && test::read_text(next_log).find(" parameters on ") == std::string::npos; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    // Killed before the first checkpoint, the next attempt rightly starts fresh.
+    // Killed before the first checkpoint was on disk (up to and inside its write at step
+    // kSaveInterval), the next attempt rightly starts fresh.
     const auto next_text = test::read_text(next_log);
     EXPECT_TRUE(next_text.find("resumed at step") != std::string::npos ||
-                (reached < kSaveInterval && next_text.find("starting fresh") != std::string::npos))
+                (reached <= kSaveInterval && next_text.find("starting fresh") != std::string::npos))
         << "kill " << done_kills << " at step " << reached << ": the next attempt did not resume within 30 s; its log:\n"
         << next_text.substr(0, 4000);
     const auto from = resumed_from(next_log);
@@ -180,11 +182,15 @@ void run_campaign(int world) {
   }
   if (report_path)
     std::ofstream(report_path, std::ios::app) << "{\"final\": true, \"ranks\": " << world
-                                              << ", \"parameters_equal\": " << (equal ? "true" : "false") << "}\n";
+                                              << ", \"parameters_equal\": " << (equal ? "true" : "false")
+                                              << ", \"kills_requested\": " << kills << ", \"steps\": " << c.steps << "}\n";
   std::printf("kill campaign, %d rank(s): %d kills (%d inside a write)\n", world, done_kills, inside_writes);
 }
 
 }  // namespace
 
 TEST(KillCampaign, OneRankLosesNothing) { run_campaign(1); }
-TEST(KillCampaign, TwoRanksLoseNothing) { run_campaign(2); }
+TEST(KillCampaign, TwoRanksLoseNothing) {
+  if (!sori::compat::gloo_available()) GTEST_SKIP() << "needs c10d Gloo, which this LibTorch lacks";
+  run_campaign(2);
+}

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include <array>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -106,13 +105,8 @@ TEST_F(TrainedTiny, EvalFilesAgreeWithSclite) {
   for (std::size_t i = 0; i < ev.references.size(); ++i) counts.add(ev.references[i], ev.hypotheses[i]);
   write_trn(dir_->path("trn"), ev);
   const std::string cmd = "sctk sclite -r " + dir_->path("trn/ref.trn") + " trn -h " + dir_->path("trn/hyp.trn") +
-                          " trn -i rm -o sum stdout 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string out;
-  std::array<char, 4096> buf;
-  while (std::size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  pclose(pipe);
+                          " trn -i rm -o sum stdout";
+  const auto out = test::run_command(cmd).output;
   const auto pos = out.find("Sum/Avg");
   ASSERT_NE(pos, std::string::npos) << out;
   // | Sum/Avg | #Snt #Wrd | Corr Sub Del Ins Err S.Err |
@@ -302,10 +296,11 @@ TEST(ExactResume, KeepsTheCheckpointsTokenizer) {
   const auto run = dir.path("run");
   Trainer(tiny_config(train, train, run, {"trainer.max_steps=4"}), TrainOptions{"", 2}).fit();
   const auto vocab = test::read_text(run + "/tokenizer/vocab.txt");
-  // New characters in the transcripts (same audio, so the same batches).
+  // New characters in the transcripts (same audio, so the same batches); a transcript of new
+  // characters only would be refused (BadInput.TextOfUnknownCharactersOnly).
   auto lines = test::read_text(train);
   auto first = nlohmann::json::parse(lines.substr(0, lines.find('\n')));
-  first["text"] = "xyz";
+  first["text"] = "abxyz";
   test::write_text(train, first.dump() + lines.substr(lines.find('\n')));
   Trainer(tiny_config(train, train, run, {"trainer.max_steps=4"}), TrainOptions{"auto", 0}).fit();
   EXPECT_EQ(load_checkpoint(run + "/checkpoints/last.ckpt").progress.step, 4);
@@ -468,6 +463,29 @@ TEST(Trainer, StopsAfterTooManyConsecutiveNonFiniteSteps) {
   const auto error = test::error_text([&] { Trainer(config, TrainOptions{}).fit(); });
   EXPECT_NE(error.find("training diverged: the last 3 steps"), std::string::npos) << error;
   EXPECT_NE(error.find("trainer.max_consecutive_skips = 3"), std::string::npos) << error;
+}
+
+// Out of memory on one micro-batch (injected as c10::OutOfMemoryError): the whole step (both of
+// its micro-batches) is dropped with zeroed gradients and counted, and training goes on. Here it
+// is the last step, so the run ends with the learned parameters of step 1 exactly (BatchNorm's
+// running statistics keep what the micro-batch before the failing one added).
+TEST(Trainer, AnOutOfMemoryStepIsDroppedAndCounted) {
+  test::TempDir dir;
+  const auto train = test::make_tone_corpus(dir, "train", 8, 9);
+  const std::vector<std::string> two_steps = {"trainer.max_steps=2", "trainer.accumulate_grad_batches=2",
+                                              "model.train_ds.batch_size=2", "trainer.val_check_interval=100"};
+  Trainer(tiny_config(train, train, dir.path("one"), two_steps), TrainOptions{"", 1}).fit();
+  ::setenv("SORI_TEST_OOM_AT_MICRO_BATCH", "3", 1);  // the second micro-batch of step 2
+  const auto summary = Trainer(tiny_config(train, train, dir.path("oom"), two_steps), TrainOptions{}).fit();
+  ::unsetenv("SORI_TEST_OOM_AT_MICRO_BATCH");
+  EXPECT_EQ(summary.steps, 2);
+  EXPECT_EQ(summary.skipped_steps, 1);
+  const auto one = load_checkpoint(dir.path("one/checkpoints/last.ckpt"));
+  const auto oom = load_checkpoint(dir.path("oom/checkpoints/last.ckpt"));
+  EXPECT_EQ(oom.progress.skipped_steps, 1);
+  for (const auto& [k, v] : one.model)
+    if (k.find("running_") == std::string::npos && k.find("num_batches") == std::string::npos)
+      EXPECT_TRUE(torch::equal(v, oom.model.at(k))) << k;
 }
 
 // A checkpoint write that fails (a full disk, simulated with a 200 KiB file-size limit and

@@ -29,6 +29,8 @@ struct DatasetFilters {
   bool skip_invalid = false;
   bool check_audio = true;  // header check of every file (existence, readable, long enough)
   std::function<bool(const ManifestEntry&)> feasible;  // empty: no CTC feasibility filter
+  // Empty: no check. False refuses the utterance like unreadable audio (Tokenizer::transcribable).
+  std::function<bool(const std::string& text)> transcribable;
 };
 
 struct Dataset {

@@ -28,6 +28,11 @@ class Tokenizer {
 
   int blank_id() const { return vocab_size(); }
   std::size_t unknown_count() const { return unknown_.load(); }
+  // False for a transcript with characters none of which the vocabulary knows: it would encode
+  // to nothing, and training would learn silence for speech.
+  bool transcribable(const std::string& text) const {
+    return text.find_first_not_of(" \t") == std::string::npos || !encode(text).empty();
+  }
 
  protected:
   mutable std::atomic<std::size_t> unknown_{0};

@@ -37,6 +37,7 @@ struct Checkpoint {
   std::string config_yaml;
   std::map<std::string, std::string> tokenizer_files;  // file name -> bytes (vocab.txt, tokenizer.model)
   std::map<std::string, double> metrics;               // validation metrics at this step, if any
+  std::string source;  // the file it was loaded from, for errors ("" when made in memory; not saved)
 };
 
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);

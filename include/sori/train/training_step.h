@@ -8,6 +8,12 @@
 // step's only host read); gradients are unscaled, normalised (global_tokens: × W / tokens, since
 // the reducer already averaged over W ranks) and clipped in one pass, and AdamW steps unless
 // some gradient was not finite or no rank had a target token.
+//
+// Out of memory in a micro-batch (c10::OutOfMemoryError): a single process logs the batch's
+// shape and audio, zeroes the gradients, drops the whole step and reports it (out_of_memory,
+// skipped); BatchNorm's running statistics keep what earlier micro-batches of the step added. Under data-parallel training the other ranks already wait inside a collective, so
+// the rank throws sori::Error saying so: the run ends and `--resume auto` continues from the
+// last periodic checkpoint.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +46,7 @@ struct StepResult {
   bool preempted = false;      // some rank received a stop signal (SIGTERM, SIGUSR1, SIGINT)
   bool skipped = false;        // no update: non-finite gradients, or no target token anywhere
   bool non_finite = false;     // some gradient was not finite (inf or NaN) on the reduced gradients
+  bool out_of_memory = false;  // a micro-batch ran out of device memory: the whole step was dropped
   double loss_sum = 0.0;       // CTC loss summed over the step's utterances, all ranks
   double tokens = 0.0;         // their target tokens
   torch::Tensor grad_norm;     // 0-dim device tensor, before clipping (logged, never read per step)
@@ -57,12 +64,15 @@ class TrainingStep {
  private:
   // Forward and backward of one micro-batch; adds its loss sum and token count.
   void micro_step(const Batch& batch, bool synchronise, int accumulate, torch::Tensor& loss_sum, torch::Tensor& tokens);
+  StepResult out_of_memory(const Batch& batch, const std::string& what, bool stop_requested, bool preempt_requested);
   // The stand-in for a micro-batch whose utterances all failed: same collectives, no data.
   void placeholder_step(bool synchronise);
 
   const Config& config_;
   TrainingStepParts p_;
   bool global_tokens_;
+  int subsampling_stages_;
+  std::int64_t inject_oom_at_ = -1;  // test only: SORI_TEST_OOM_AT_MICRO_BATCH (a global micro-batch index)
 };
 
 }  // namespace sori
