@@ -25,8 +25,9 @@ FAULTS+=':RunDirectory.*:Loader.DecodeFailureNamesManifestLine:Trainer.AnOutOfMe
 build/tests/sori_tests --gtest_filter="$FAULTS" --gtest_output="json:$work/faults.json" >> "$log" 2>&1 || status=$?
 bash tests/dist/slurm_script_test.sh "$PWD" >> "$log" 2>&1 && echo '{"slurm_script": true}' >> "$work/report.jsonl" \
   || { echo '{"slurm_script": false}' >> "$work/report.jsonl"; status=1; }
-# The fuzzers and the sanitizer suite must not add their own (short) campaign and bad-input rows.
-unset SORI_RELIABILITY_REPORT
+# The fuzzers and the sanitizer suite must not add their own (short) campaign and bad-input rows;
+# their builds use every core (nproc honours OMP_NUM_THREADS; ctest sets it to 1 per test).
+unset SORI_RELIABILITY_REPORT OMP_NUM_THREADS
 if [ -z "${SORI_SKIP_FUZZ:-}" ]; then
   ./scripts/fuzz.sh > "$work/fuzz.log" 2>&1 || status=$?
   # fuzz.sh can fail before any target runs (no clang, a build error): that is a row too.

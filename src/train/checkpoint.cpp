@@ -1,10 +1,13 @@
 #include "sori/train/checkpoint.h"
 
+#include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/import_read.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <tuple>
 #include <nlohmann/json.hpp>
 
@@ -115,6 +118,31 @@ Checkpoint decode_checkpoint(const GenericDict& root, const std::string& path) {
   return c;
 }
 
+// torch::pickle_load reads the zip archive through an adapter that does not bound its reads, so a
+// payload whose zip directory points past its end reads out of bounds (fuzz_checkpoint under
+// ASan: a crafted or mis-written payload whose checksum matches). This adapter returns short
+// reads there, which the zip reader reports as c10::Error. Same archive layout as pickle_save.
+class BoundedReader final : public caffe2::serialize::ReadAdapterInterface {
+ public:
+  BoundedReader(const char* data, std::size_t size) : data_(data), size_(size) {}
+  std::size_t size() const override { return size_; }
+  std::size_t read(std::uint64_t pos, void* buf, std::size_t n, const char* /*what*/) const override {
+    if (pos >= size_) return 0;
+    n = std::min<std::size_t>(n, size_ - pos);
+    std::memcpy(buf, data_ + pos, n);
+    return n;
+  }
+
+ private:
+  const char* data_;
+  std::size_t size_;
+};
+
+c10::IValue unpickle(const char* payload, std::size_t size) {
+  caffe2::serialize::PyTorchStreamReader reader(std::make_shared<BoundedReader>(payload, size));
+  return torch::jit::readArchiveAndTensors("data", "", "", {}, {}, {}, reader);
+}
+
 }  // namespace
 
 Checkpoint load_checkpoint(const std::string& path) {
@@ -130,7 +158,7 @@ Checkpoint load_checkpoint(const std::string& path) {
   // A payload with a valid checksum but the wrong structure (another writer, or a crafted file)
   // fails inside LibTorch with c10::Error: reported as this file's error, like any other damage.
   try {
-    return decode_checkpoint(torch::pickle_load(std::vector<char>(file.begin() + 24, file.end())).toGenericDict(), path);
+    return decode_checkpoint(unpickle(file.data() + 24, size).toGenericDict(), path);
   } catch (const c10::Error& e) {
     SORI_FAIL("checkpoint ", path, ": unreadable payload (", e.what_without_backtrace(), ")");
   }
