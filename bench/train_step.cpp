@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sori/config/config.h"
+#include "sori/core/host_allocator.h"
 #include "sori/core/torch_compat.h"
 #include "sori/model/ctc_model.h"
 #include "sori/dist/gradient_reducer.h"
@@ -82,6 +83,7 @@ void write_reference(const std::string& dir, const sori::Config& c, sori::CtcMod
 }  // namespace
 
 int main(int argc, char** argv) {
+  sori::configure_host_allocator();  // as the sori binary does
   CLI::App app{"Training-step benchmark"};
   std::string config_path = "configs/demo_en.yaml", device_name = "cpu", precision_name = "32";
   int batch = 12, vocab = 28, warmup = 3, steps = 10, threads = 0;

@@ -5,8 +5,10 @@
 
 #include "commands.h"
 #include "sori/core/error.h"
+#include "sori/core/host_allocator.h"
 
 int main(int argc, char** argv) {
+  sori::configure_host_allocator();
   CLI::App app{"sori: FastConformer-CTC speech recognition training in C++"};
   app.require_subcommand(1);
   sori::cli::add_config_commands(app);
