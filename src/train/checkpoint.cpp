@@ -201,11 +201,14 @@ void CheckpointManager::save_last(const Checkpoint& c) {
   const auto last = fs::path(dir_) / "last.ckpt";
   // Keep the previous `last` until the new one is complete: resume falls back to it.
   if (fs::exists(last)) {
+    // A rename keeps the file's time, and resume trusts the index about files older than it. Until
+    // the index below says what last.prev now holds, the old index calls last.prev the checkpoint
+    // before (a kill while the index is rewritten then resumed one save interval too far back,
+    // behind a ranked checkpoint): stamped now, the file counts as undescribed and is read instead.
+    fs::last_write_time(last, fs::file_time_type::clock::now());
     fs::rename(last, fs::path(dir_) / "last.prev.ckpt");
     if (entries_.count("last.ckpt")) entries_["last.prev.ckpt"] = entries_["last.ckpt"];
     entries_.erase("last.ckpt");
-    // A rename keeps the file's time, so resume trusts the index for last.prev: it must say so
-    // before the new write can fail or be killed.
     write_index();
   }
   save_checkpoint(last.string(), c);

@@ -259,6 +259,28 @@ TEST(Checkpoint, AStaleIndexDoesNotHideTheNewestCheckpoint) {
   EXPECT_THROW(m2.save_last(c), Error);
   CheckpointManager after(dir2.path("run"), 3, "val_cer", "min");
   EXPECT_EQ(load_checkpoint(after.newest_valid_path(nullptr)).progress.step, 1100);
+
+  // Killed while index.json was rewritten after `last` became last.prev (found by the 20-kill
+  // campaign: it resumed from a ranked step 210 instead of last.prev's 212): the old index still
+  // calls last.prev the one before, below the ranked checkpoint. Resume must take last.prev.
+  test::TempDir dir3;
+  CheckpointManager m3(dir3.path("run"), 3, "val_cer", "min");
+  for (const std::int64_t step : {1000, 1100}) {
+    c.progress.step = step;
+    m3.save_last(c);
+  }
+  c.progress.step = 1050;
+  m3.save_ranked(c);
+  const auto index = dir3.path("run/checkpoints/index.json");
+  const auto old_index = test::read_text(index);
+  const auto old_index_time = fs::last_write_time(index);
+  c.progress.step = 1200;
+  m3.save_last(c);
+  fs::remove(dir3.path("run/checkpoints/last.ckpt"));  // the new last was never written ...
+  test::write_text(index, old_index);                   // ... nor the index that describes last.prev
+  fs::last_write_time(index, old_index_time);
+  CheckpointManager killed(dir3.path("run"), 3, "val_cer", "min");
+  EXPECT_EQ(load_checkpoint(killed.newest_valid_path(nullptr)).progress.step, 1100);
 }
 
 TEST(ExactResume, StopAndResumeGivesBitwiseIdenticalParameters) {
