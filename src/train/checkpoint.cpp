@@ -156,11 +156,15 @@ Checkpoint load_checkpoint(const std::string& path) {
              file.size() - 24, ")");
   SORI_CHECK(fnv1a64(file.data() + 24, size) == sum, "checkpoint ", path, ": checksum mismatch (corrupt file)");
   // A payload with a valid checksum but the wrong structure (another writer, or a crafted file)
-  // fails inside LibTorch with c10::Error: reported as this file's error, like any other damage.
+  // fails inside LibTorch: reported as this file's error, like any other damage.
   try {
     return decode_checkpoint(unpickle(file.data() + 24, size).toGenericDict(), path);
+  } catch (const Error&) {
+    throw;
   } catch (const c10::Error& e) {
     SORI_FAIL("checkpoint ", path, ": unreadable payload (", e.what_without_backtrace(), ")");
+  } catch (const std::exception& e) {  // LibTorch's unpickler also throws std::out_of_range and the like
+    SORI_FAIL("checkpoint ", path, ": unreadable payload (", e.what(), ")");
   }
 }
 

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
@@ -244,19 +245,24 @@ TEST(Checkpoint, AStaleIndexDoesNotHideTheNewestCheckpoint) {
   EXPECT_EQ(fs::path(newest).filename(), "last.ckpt");
   EXPECT_EQ(load_checkpoint(newest).progress.step, 12);
 
+  // Then two runs whose `last` was saved at steps 1000 and 1100, and a ranked checkpoint at 1050.
+  auto rotated_run = [&](const std::string& run) {
+    auto manager = std::make_unique<CheckpointManager>(run, 3, "val_cer", "min");
+    for (const std::int64_t step : {1000, 1100}) {
+      c.progress.step = step;
+      manager->save_last(c);
+    }
+    c.progress.step = 1050;
+    manager->save_ranked(c);
+    c.progress.step = 1200;
+    return manager;
+  };
   // A write of `last` that fails after the old one was renamed to last.prev (a rename keeps the
   // file's time, so the index must already describe last.prev correctly).
   test::TempDir dir2;
-  CheckpointManager m2(dir2.path("run"), 3, "val_cer", "min");
-  for (const std::int64_t step : {1000, 1100}) {
-    c.progress.step = step;
-    m2.save_last(c);
-  }
-  c.progress.step = 1050;
-  m2.save_ranked(c);
+  auto m2 = rotated_run(dir2.path("run"));
   fs::create_directories(dir2.path("run/checkpoints/last.ckpt.tmp." + std::to_string(getpid())));  // the write fails
-  c.progress.step = 1200;
-  EXPECT_THROW(m2.save_last(c), Error);
+  EXPECT_THROW(m2->save_last(c), Error);
   CheckpointManager after(dir2.path("run"), 3, "val_cer", "min");
   EXPECT_EQ(load_checkpoint(after.newest_valid_path(nullptr)).progress.step, 1100);
 
@@ -264,18 +270,11 @@ TEST(Checkpoint, AStaleIndexDoesNotHideTheNewestCheckpoint) {
   // campaign: it resumed from a ranked step 210 instead of last.prev's 212): the old index still
   // calls last.prev the one before, below the ranked checkpoint. Resume must take last.prev.
   test::TempDir dir3;
-  CheckpointManager m3(dir3.path("run"), 3, "val_cer", "min");
-  for (const std::int64_t step : {1000, 1100}) {
-    c.progress.step = step;
-    m3.save_last(c);
-  }
-  c.progress.step = 1050;
-  m3.save_ranked(c);
+  auto m3 = rotated_run(dir3.path("run"));
   const auto index = dir3.path("run/checkpoints/index.json");
   const auto old_index = test::read_text(index);
   const auto old_index_time = fs::last_write_time(index);
-  c.progress.step = 1200;
-  m3.save_last(c);
+  m3->save_last(c);
   fs::remove(dir3.path("run/checkpoints/last.ckpt"));  // the new last was never written ...
   test::write_text(index, old_index);                   // ... nor the index that describes last.prev
   fs::last_write_time(index, old_index_time);
