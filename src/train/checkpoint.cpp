@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <stdexcept>
 #include <tuple>
 #include <nlohmann/json.hpp>
 
@@ -176,8 +177,14 @@ CheckpointManager::CheckpointManager(std::string run_dir, int save_top_k, std::s
   std::map<std::string, Entry> indexed;
   try {
     const auto index = nlohmann::json::parse(read_file((fs::path(dir_) / "index.json").string()));
-    for (const auto& row : index)
-      if (row.contains("step")) indexed[row.at("file")] = Entry{row.at("step"), row.at("epoch"), row.at("metrics")};
+    for (const auto& row : index) {
+      if (!row.contains("step")) continue;
+      // A step that is not an integer (1e300 converted to int64 is undefined behaviour, found by
+      // fuzz_checkpoint_index under UBSan) makes the whole index untrusted, like bad JSON.
+      const auto &step = row.at("step"), &epoch = row.at("epoch");
+      if (!step.is_number_integer() || !epoch.is_number_integer()) throw std::invalid_argument("index.json: step or epoch");
+      indexed[row.at("file")] = Entry{step.get<std::int64_t>(), epoch.get<std::int64_t>(), row.at("metrics")};
+    }
   } catch (const std::exception&) {
     // No index yet, or a damaged one: rebuilt from the files below.
   }
