@@ -15,6 +15,7 @@
 #include "sori/core/error.h"
 #include "sori/core/hash.h"
 #include "sori/core/fs.h"
+#include "sori/core/pickle_scan.h"
 
 namespace sori {
 
@@ -139,8 +140,10 @@ class BoundedReader final : public caffe2::serialize::ReadAdapterInterface {
   std::size_t size_;
 };
 
-c10::IValue unpickle(const char* payload, std::size_t size) {
+c10::IValue unpickle(const char* payload, std::size_t size, const std::string& path) {
   caffe2::serialize::PyTorchStreamReader reader(std::make_shared<BoundedReader>(payload, size));
+  const auto [pickle, pickle_size] = reader.getRecord("data.pkl");
+  check_pickle_lengths(static_cast<const char*>(pickle.get()), pickle_size, "checkpoint " + path);
   return torch::jit::readArchiveAndTensors("data", "", "", {}, {}, {}, reader);
 }
 
@@ -159,7 +162,7 @@ Checkpoint load_checkpoint(const std::string& path) {
   // A payload with a valid checksum but the wrong structure (another writer, or a crafted file)
   // fails inside LibTorch: reported as this file's error, like any other damage.
   try {
-    return decode_checkpoint(unpickle(file.data() + 24, size).toGenericDict(), path);
+    return decode_checkpoint(unpickle(file.data() + 24, size, path).toGenericDict(), path);
   } catch (const Error&) {
     throw;
   } catch (const c10::Error& e) {
