@@ -18,6 +18,9 @@ void add_train_commands(CLI::App& app) {
                   "start over in a trainer.run_dir that holds a run (deletes its checkpoints, metrics and logs)");
   train->add_option("--stop-after-steps", options.stop_after_steps,
                     "stop with a checkpoint after N steps, as if preempted (the schedule keeps trainer.max_steps)");
+  train->add_option("--progress", options.progress,
+                    "auto (a live status line when stdout is a terminal), bar, or lines (log lines only)")
+      ->check(CLI::IsMember({"auto", "bar", "lines"}));
   train->add_option("overrides", overrides, "key.path=value overrides (Hydra style)");
   train->callback([] {
     Trainer trainer(load_config(config_path, overrides), options);

@@ -1,6 +1,7 @@
 #include "sori/core/torch_compat.h"
 
 #include <cmath>
+#include <cstdio>
 
 #ifdef SORI_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
@@ -22,6 +23,19 @@ bool bf16_supported(const torch::Device& device) {
 #endif
   (void)device;
   return false;
+}
+
+std::string device_name(const torch::Device& device) {
+#ifdef SORI_WITH_CUDA
+  if (device.is_cuda()) {
+    const auto* p = at::cuda::getDeviceProperties(device.has_index() ? device.index() : 0);
+    char memory[32];
+    std::snprintf(memory, sizeof memory, "%.1f GiB", static_cast<double>(p->totalGlobalMem) / (1ull << 30));
+    return std::string(p->name) + ", " + memory;
+  }
+#endif
+  (void)device;
+  return "";
 }
 
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)

@@ -39,7 +39,7 @@ Evaluation evaluate(CtcModel& model, const Dataset& dataset, const Tokenizer& to
   Evaluation ev;
   ev.references.resize(dataset.entries.size());
   ev.hypotheses.resize(dataset.entries.size());
-  std::vector<bool> mine(dataset.entries.size(), false);
+  ev.decoded.assign(dataset.entries.size(), false);
   for (std::int64_t g = o.rank; g < sampler.batches_per_epoch(); g += o.world_size) {
     const auto batch = loader.next();
     if (batch.empty()) continue;
@@ -51,13 +51,13 @@ Evaluation evaluate(CtcModel& model, const Dataset& dataset, const Tokenizer& to
     const auto hyps = greedy_ctc_decode(log_probs, enc_lengths, tokenizer.blank_id());
     for (std::size_t i = 0; i < hyps.size(); ++i) {
       const auto index = batch.indices[i];
-      mine[index] = true;
+      ev.decoded[index] = true;
       ev.references[index] = normalize_whitespace(dataset.entries[index].text);
       ev.hypotheses[index] = tokenizer.decode(hyps[i].tokens);
     }
   }
   for (std::size_t i = 0; i < ev.references.size(); ++i)
-    if (mine[i]) ev.counts.add(ev.references[i], ev.hypotheses[i]);
+    if (ev.decoded[i]) ev.counts.add(ev.references[i], ev.hypotheses[i]);
   if (was_training) model->train();
   return ev;
 }

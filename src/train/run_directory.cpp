@@ -15,6 +15,16 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path utterance_dir(const std::string& run_dir) { return fs::path(run_dir) / "utterances"; }
+fs::path validation_dir(const std::string& run_dir) { return fs::path(run_dir) / "validation"; }
+
+// What a run logged for people to read (TensorBoard, the report's validation examples): a fresh
+// run's must not mix with an earlier run's.
+void remove_reading_logs(const std::string& run_dir) {
+  std::error_code ec;
+  fs::remove_all(validation_dir(run_dir), ec);
+  for (const auto& f : fs::directory_iterator(run_dir))
+    if (f.path().filename().string().rfind("events.out.tfevents.", 0) == 0) fs::remove(f.path());
+}
 
 // A fresh run must not inherit another run's checkpoints, which a later `--resume auto` would
 // continue. Called with the directory locked.
@@ -31,6 +41,7 @@ void prepare_fresh(const std::string& run_dir, bool overwrite) {
   fs::remove_all(checkpoints);
   fs::remove(run_metrics_path(run_dir));
   fs::remove_all(utterance_dir(run_dir));
+  remove_reading_logs(run_dir);
   spdlog::warn("--overwrite: deleted the previous run's checkpoints, metrics and logs in {}", run_dir);
 }
 
@@ -41,6 +52,11 @@ std::string run_metrics_path(const std::string& run_dir) { return (fs::path(run_
 std::string run_utterance_log_path(const std::string& run_dir, int rank) {
   fs::create_directories(utterance_dir(run_dir));
   return (utterance_dir(run_dir) / ("rank" + std::to_string(rank) + ".jsonl")).string();
+}
+
+std::string run_validation_path(const std::string& run_dir, int rank) {
+  fs::create_directories(validation_dir(run_dir));
+  return (validation_dir(run_dir) / ("rank" + std::to_string(rank) + ".jsonl")).string();
 }
 
 RunDirectory::RunDirectory(const std::string& dir, bool fresh, bool overwrite)
@@ -57,10 +73,15 @@ RunDirectory::~RunDirectory() = default;
 
 void RunDirectory::truncate_logs(std::int64_t step) const {
   MetricsLog(run_metrics_path(dir_)).truncate_after(step);
+  if (step < 0) remove_reading_logs(dir_);
   std::error_code ec;
   if (!fs::is_directory(utterance_dir(dir_), ec)) return;
   for (const auto& f : fs::directory_iterator(utterance_dir(dir_)))
     if (f.path().extension() == ".jsonl") MetricsLog(f.path().string()).truncate_after(step);
+}
+
+void RunDirectory::write_run_info(const std::string& json) const {
+  write_file_atomic((fs::path(dir_) / "run_info.json").string(), json);
 }
 
 void RunDirectory::mark_preempted(std::int64_t step) const {

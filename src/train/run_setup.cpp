@@ -3,9 +3,15 @@
 #include <ATen/Context.h>
 #include <torch/torch.h>
 
+#include <unistd.h>
+
+#include <cmath>
+#include <ctime>
+#include <fstream>
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "sori/core/error.h"
 #include "sori/core/torch_compat.h"
@@ -18,6 +24,33 @@ void configure_threads(int num_threads, const torch::Device& device) {
     at::globalContext().setAllowTF32CuBLAS(true);
     at::globalContext().setAllowTF32CuDNN(true);
   }
+}
+
+nlohmann::json describe_run_environment(const torch::Device& device, int world_size) {
+  nlohmann::json info;
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  info["host"] = host;
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);)
+    if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
+      info["cpu"] = line.substr(line.find(':') + 2);
+      break;
+    }
+  info["cores"] = std::thread::hardware_concurrency();
+  const double memory = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  info["memory_gib"] = std::round(memory / (1ull << 30) * 10) / 10;
+  info["device"] = device.str();
+  if (device.is_cuda()) info["gpu"] = compat::device_name(device);
+  info["world_size"] = world_size;
+  info["intra_op_threads"] = torch::get_num_threads();
+  info["libtorch"] = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+                     std::to_string(TORCH_VERSION_PATCH);
+  const std::time_t now = std::time(nullptr);
+  char started[32];
+  std::strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  info["started"] = started;
+  return info;
 }
 
 namespace {

@@ -17,9 +17,11 @@
 #include "sori/dist/sync_batch_norm.h"
 #include "sori/train/checkpoint.h"
 #include "sori/train/evaluate.h"
+#include "sori/train/event_file.h"
 #include "sori/train/loop_schedule.h"
 #include "sori/train/lr_schedule.h"
 #include "sori/train/metrics_log.h"
+#include "sori/train/progress_display.h"
 #include "sori/train/run_directory.h"
 #include "sori/train/run_setup.h"
 #include "sori/train/training_data.h"
@@ -49,6 +51,8 @@ struct Trainer::State {
   std::unique_ptr<CheckpointManager> checkpoints;  // rank 0
   std::unique_ptr<MetricsLog> metrics;             // rank 0
   std::unique_ptr<MetricsLog> utterance_log;       // this rank's, with trainer.log_utterances
+  std::unique_ptr<ProgressDisplay> display;        // rank 0
+  std::unique_ptr<EventFileWriter> events;         // rank 0: TensorBoard; null after a write error
   TrainProgress progress;
   std::int64_t last_validated = -1;
   std::map<std::string, double> last_metrics;  // of the validation at last_validated
@@ -65,6 +69,9 @@ struct Trainer::State {
   bool save(const std::map<std::string, double>& metrics, bool ranked);
   void sync_buffers();
   void log_utterances(const std::vector<Batch>& micro_batches) const;
+  // TensorBoard is for reading the run: a failed write is reported once and ends TensorBoard
+  // logging, never the training.
+  template <class Write> void tensorboard(Write&& write);
   DataParallelShape shape() const {
     return {group->world_size(), std::max(1, config.trainer.accumulate_grad_batches), config.trainer.bucket_group,
             data->sampler->batches_per_epoch()};
@@ -105,6 +112,8 @@ std::optional<Checkpoint> Trainer::State::choose_checkpoint() {
 void Trainer::State::setup() {
   const auto& c = config;
   env = dist::read_launch_env();
+  // Before any thread that logs starts (the display takes over spdlog's sinks).
+  if (env.rank == 0) display = std::make_unique<ProgressDisplay>(parse_progress_mode(options.progress));
   device = training_device(c.trainer.device, env);
   precision = resolve_precision(c.trainer.precision, device);
   configure_threads(c.trainer.num_threads, device);
@@ -127,6 +136,7 @@ void Trainer::State::setup() {
                                                       c.checkpoint.mode);
     metrics = std::make_unique<MetricsLog>(run_metrics_path(c.trainer.run_dir));
   }
+  if (run_dir) run_dir->write_run_info(describe_run_environment(device, group->world_size()).dump(2) + "\n");
   const auto resume_from = choose_checkpoint();
   data = std::make_unique<TrainingData>(c, *group, device, resume_from ? &resume_from->tokenizer_files : nullptr);
 
@@ -149,6 +159,10 @@ void Trainer::State::setup() {
   if (resume_from) restore(*resume_from);
   // Before the first collective below, so no other rank has appended yet.
   if (run_dir) run_dir->truncate_logs(resume_from ? progress.step : -1);
+  if (run_dir) {
+    events = std::make_unique<EventFileWriter>(run_dir->path());
+    events->session_start(progress.step + 1);
+  }
   if (group->distributed()) {
     // Every rank starts from rank 0's weights and buffers, as DDP does.
     auto tensors = model->parameters();
@@ -201,6 +215,36 @@ void Trainer::State::log_utterances(const std::vector<Batch>& micro_batches) con
     utterance_log->append({{"step", progress.step}, {"batch", b.global_index}, {"epoch", b.epoch}, {"utterances", where}});
   }
 }
+
+template <class Write> void Trainer::State::tensorboard(Write&& write) {
+  if (!events) return;
+  try {
+    write(*events);
+  } catch (const std::exception& e) {
+    spdlog::error("TensorBoard logging stopped ({}); training goes on, metrics.jsonl has every figure", e.what());
+    events.reset();
+  }
+}
+
+namespace {
+
+// A few validation results beside their references, as TensorBoard's text plugin shows them.
+std::string examples_markdown(const Evaluation& ev, std::size_t count) {
+  auto cell = [](const std::string& text) {
+    std::string out;
+    for (const char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
+    return out.empty() ? std::string("(empty)") : out;
+  };
+  std::string table = "| reference | hypothesis |\n|---|---|\n";
+  for (std::size_t i = 0; i < ev.decoded.size() && count > 0; ++i)
+    if (ev.decoded[i]) {
+      table += "| " + cell(ev.references[i]) + " | " + cell(ev.hypotheses[i]) + " |\n";
+      --count;
+    }
+  return table;
+}
+
+}  // namespace
 
 // Without sync BatchNorm each rank's running statistics drift apart: validation and
 // checkpoints use rank 0's, as DDP's buffer broadcast does.
@@ -271,8 +315,24 @@ void Trainer::State::validate(bool scheduled) {
   std::map<std::string, double> m;
   ErrorCounts all;
   nlohmann::json row{{"step", progress.step}};
+  std::string utterances;  // this rank's share, one JSON line per utterance (run_validation_path)
   for (auto& [name, ds] : data->val_sets) {
-    auto counts = evaluate(model, ds, *data->tokenizer, eo).counts;
+    const auto ev = evaluate(model, ds, *data->tokenizer, eo);
+    tensorboard([&](EventFileWriter& w) { w.text("val/examples/" + name, progress.step, examples_markdown(ev, 5)); });
+    auto counts = ev.counts;
+    for (std::size_t i = 0; i < ev.decoded.size(); ++i) {
+      if (!ev.decoded[i]) continue;
+      ErrorCounts one;
+      one.add(ev.references[i], ev.hypotheses[i]);
+      const auto& e = ds.entries[i];
+      utterances += nlohmann::json{{"step", progress.step}, {"dataset", name}, {"where", e.where()},
+                                   {"audio", e.audio_filepath}, {"duration", e.duration},
+                                   {"reference", ev.references[i]}, {"hypothesis", ev.hypotheses[i]},
+                                   {"char_edits", one.char_edits}, {"chars", one.chars},
+                                   {"word_edits", one.word_edits}, {"words", one.words}}
+                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                    "\n";
+    }
     auto t = torch::tensor({counts.char_edits, counts.chars, counts.word_edits, counts.words, counts.nospace_edits,
                             counts.nospace_chars, counts.utterances},
                            torch::kInt64)
@@ -289,11 +349,15 @@ void Trainer::State::validate(bool scheduled) {
       spdlog::info("validation {} step {}: CER {:.2f}% WER {:.2f}% CER(no spaces) {:.2f}% ({} utterances)", name,
                    progress.step, 100 * counts.cer(), 100 * counts.wer(), 100 * counts.cer_nospace(), counts.utterances);
   }
+  write_file_atomic(run_validation_path(config.trainer.run_dir, group->rank()), utterances);
   m["val_cer"] = all.cer();
   m["val_wer"] = all.wer();
   m["val_cer_nospace"] = all.cer_nospace();
   for (const auto& [k, val] : m) row[k] = val;
   if (metrics) metrics->append(row);
+  std::map<std::string, double> scalars;  // val_cer/x -> val/cer/x: TensorBoard groups by the first '/'
+  for (const auto& [k, val] : m) scalars["val/" + k.substr(4)] = val;
+  tensorboard([&](EventFileWriter& w) { w.scalars(progress.step, scalars); });
 
   const auto& ck = config.checkpoint;
   SORI_CHECK(m.count(ck.monitor), "checkpoint.monitor: unknown metric '", ck.monitor, "' (have val_cer, val_wer, ...)");
@@ -328,6 +392,7 @@ TrainSummary Trainer::fit() {
   auto norm_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(s.device));
   // Time blocked in the loader: the share of step time the training thread waits for data.
   double window_loss = 0, window_tokens = 0, window_audio = 0, window_wait = 0, total_wait = 0;
+  double run_audio = 0, shown_loss = -1;  // for the status line: this process's audio; smoothed loss
   std::int64_t window_steps = 0, window_updates = 0;
   const std::int64_t start_step = s.progress.step;
   const auto max_steps = s.loop->max_steps();
@@ -356,7 +421,10 @@ TrainSummary Trainer::fit() {
     const double waited = std::chrono::duration<double>(Clock::now() - wait_start).count();
     window_wait += waited;
     total_wait += waited;
-    for (const auto& b : micro) window_audio += static_cast<double>(b.valid_samples) / s.config.model.sample_rate;
+    for (const auto& b : micro) {
+      window_audio += static_cast<double>(b.valid_samples) / s.config.model.sample_rate;
+      run_audio += static_cast<double>(b.valid_samples) / s.config.model.sample_rate;
+    }
     s.group->set_step(s.progress.step);
     const auto r = s.step->run(micro, s.schedule->at(s.progress.step), stop_requested, preempt_requested);
     ++s.progress.step;
@@ -385,6 +453,16 @@ TrainSummary Trainer::fit() {
     }
 
     const auto step = s.progress.step;
+    if (s.display && s.display->live()) {
+      const double elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
+      if (r.tokens > 0) {
+        const double loss = r.loss_sum / r.tokens;
+        shown_loss = shown_loss < 0 ? loss : 0.9 * shown_loss + 0.1 * loss;
+      }
+      s.display->update({step, max_steps, s.loop->epoch_progress(step), std::max(0.0, shown_loss),
+                         run_audio * s.group->world_size() / elapsed_s,
+                         elapsed_s / static_cast<double>(step - start_step) * static_cast<double>(max_steps - step)});
+    }
     if (s.group->is_main() && (step % std::max(1, tc.log_every_n_steps) == 0 || step == max_steps)) {
       const double secs = std::chrono::duration<double>(Clock::now() - window_start).count();
       const double loss = window_tokens > 0 ? window_loss / window_tokens : 0.0;
@@ -400,6 +478,13 @@ TrainSummary Trainer::fit() {
                          {"audio_s_per_s", audio_rate}, {"padding", s.data->loader->epoch_padding_fraction()},
                          {"skipped_steps", s.progress.skipped_steps}, {"data_wait_fraction", window_wait / secs},
                          {"elapsed_s", std::chrono::duration<double>(Clock::now() - start).count()}});
+      s.tensorboard([&](EventFileWriter& w) {
+        w.scalars(step, {{"train/loss", loss}, {"train/lr", lr}, {"train/grad_norm", gnorm},
+                         {"train/audio_s_per_s", audio_rate},
+                         {"train/padding_fraction", s.data->loader->epoch_padding_fraction()},
+                         {"train/skipped_steps", static_cast<double>(s.progress.skipped_steps)},
+                         {"train/data_wait_fraction", window_wait / secs}});
+      });
       norm_sum.zero_();
       window_loss = window_tokens = window_audio = window_wait = 0;
       window_steps = window_updates = 0;

@@ -129,6 +129,9 @@ void release_cached_device_memory(const torch::Device& device);
 // torch.cuda.is_bf16_supported(): compute capability >= 8.0. False on CPU-only builds.
 bool bf16_supported(const torch::Device& device);
 
+// The GPU's name and memory ("NVIDIA H100 80GB HBM3, 79.1 GiB"); "" for the CPU.
+std::string device_name(const torch::Device& device);
+
 // ---- c10d (src/core/torch_compat_c10d.cpp). In 1.13 ProcessGroupGloo/NCCL are ProcessGroups;
 // in 2.x they are Backends registered inside a ProcessGroup, and the Reducer's constructor
 // changed its arguments several times. Callers see one signature.

@@ -31,6 +31,7 @@ struct EvaluationOptions {
 struct Evaluation {
   ErrorCounts counts;                               // this rank's share
   std::vector<std::string> references, hypotheses;  // in dataset order (empty where another rank decoded)
+  std::vector<bool> decoded;                        // in dataset order: this rank decoded it
 };
 
 Evaluation evaluate(CtcModel& model, const Dataset& dataset, const Tokenizer& tokenizer, const EvaluationOptions& options);

@@ -1,7 +1,8 @@
 // A training run's directory (trainer.run_dir), as rank 0 holds it for the whole run: locked
 // (no second process writes it), cleared of the temporaries killed runs left, protected from a
 // fresh run adopting another run's checkpoints, and the one place that names its files:
-//   config.yaml, metrics.jsonl, utterances/rank<R>.jsonl, checkpoints/, preempted, .lock
+//   config.yaml, run_info.json, metrics.jsonl, events.out.tfevents.* (TensorBoard),
+//   utterances/rank<R>.jsonl, validation/rank<R>.jsonl, checkpoints/, preempted, .lock
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,8 @@ class DirectoryLock;
 // Paths inside a run directory; every rank may use these (no lock taken).
 std::string run_metrics_path(const std::string& run_dir);
 std::string run_utterance_log_path(const std::string& run_dir, int rank);  // creates utterances/
+// The latest validation's per-utterance results of one rank (`sori report` pools the ranks).
+std::string run_validation_path(const std::string& run_dir, int rank);  // creates validation/
 
 class RunDirectory {
  public:
@@ -28,8 +31,12 @@ class RunDirectory {
 
   const std::string& path() const { return dir_; }
   // Drops what a killed run logged past `step` (-1: everything) from metrics.jsonl and from every
-  // rank's utterance log, also those of ranks a resume on fewer ranks no longer has.
+  // rank's utterance log, also those of ranks a resume on fewer ranks no longer has. TensorBoard
+  // files are left to their restart marker (train/event_file.h), except that a fresh start
+  // (-1) removes them with the latest validation results.
   void truncate_logs(std::int64_t step) const;
+  // run_info.json: the machine and software this process runs on (rewritten at every start).
+  void write_run_info(const std::string& json) const;
   // The run stopped on a signal with a checkpoint at `step`: requeue it (scripts/slurm).
   void mark_preempted(std::int64_t step) const;
 

@@ -2,6 +2,7 @@
 // and the start-up agreement on the configuration.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <torch/types.h>
 
 #include <string>
@@ -24,6 +25,10 @@ void check_same_config(dist::ProcessGroup& group, const std::string& yaml);
 // num_threads > 0 sets LibTorch's intra-op threads; 0 keeps its default. On CUDA, allows TF32
 // for fp32 matmuls and convolutions.
 void configure_threads(int num_threads, const torch::Device& device);
+
+// What this run runs on, for run_info.json and `sori report`: host, CPU model, cores, memory,
+// training device (and GPU), ranks, intra-op threads, LibTorch version, start time (UTC).
+nlohmann::json describe_run_environment(const torch::Device& device, int world_size);
 
 // The default CPU generator's state and `device`'s CUDA generator's (undefined on CPU).
 std::pair<torch::Tensor, torch::Tensor> capture_rng_state(const torch::Device& device);

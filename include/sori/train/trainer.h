@@ -19,6 +19,9 @@ struct TrainOptions {
   // A fresh run in a run_dir that holds checkpoints is refused (a later --resume auto would
   // continue the old run); with overwrite, the old checkpoints, metrics and logs are deleted.
   bool overwrite = false;
+  // The live status line on rank 0: "auto" (when stdout is a terminal), "bar" or "lines" (log
+  // lines only). See train/progress_display.h.
+  std::string progress = "auto";
 };
 
 struct TrainSummary {
