@@ -39,7 +39,7 @@ class Reader {
       : node_(node), path_(std::move(path)), source_(source) {}
 
   template <class T>
-  void operator()(const char* key, T& value) {
+  void operator()(const char* key, T& value, const char* /*meaning*/) {
     known_.emplace_back(key);
     YAML::Node child = node_[key];
     if (!child.IsDefined()) return;
@@ -143,9 +143,15 @@ class Writer {
   explicit Writer(YAML::Emitter& out) : out_(out) {}
 
   template <class T>
-  void operator()(const char* key, T& value) {
+  void operator()(const char* key, T& value, const char* /*meaning*/) {
     out_ << YAML::Key << key << YAML::Value;
     write(value);
+  }
+
+  // One value on its own, as it appears after `key: ` (docs/CONFIG.md's defaults).
+  template <class T>
+  void value(T& v) {
+    write(v);
   }
 
  private:
