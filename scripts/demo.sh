@@ -29,3 +29,7 @@ echo "== export for serving"
 build/sori export --checkpoint "$RUN/averaged.ckpt" --output "$RUN/demo_en.onnx"
 build/sori export --checkpoint "$RUN/averaged.ckpt" --triton-repo "$RUN/triton" --model-name stt_fastconformer
 build/sori export --checkpoint "$RUN/averaged.ckpt" --format nemo-state-dict --output "$RUN/model_weights.ckpt"
+echo "== curves and report"
+build/sori plot --run "$RUN" --output "$RUN/curves.svg"
+build/sori report --run "$RUN"
+echo "open $RUN/report.html in a browser; TensorBoard: tensorboard --logdir runs/"

@@ -10,6 +10,7 @@ PACKAGES=(
   libsamplerate0-dev libsentencepiece-dev libonnx-dev libprotobuf-dev protobuf-compiler
   libcli11-dev libspdlog-dev libfmt-dev libgloo-dev zlib1g-dev
   espeak-ng flite sox wamerican hunspell-ko sctk
+  gnuplot-nox chromium-headless-shell
   python3-torch python3-torchaudio python3-numpy python3-onnx
 )
 

@@ -18,6 +18,7 @@ void add_train_commands(CLI::App& app);
 void add_eval_commands(CLI::App& app);
 void add_model_commands(CLI::App& app);
 void add_bench_commands(CLI::App& app);
+void add_report_commands(CLI::App& app);
 void add_export_commands(CLI::App& app);  // only with SORI_WITH_ONNX
 
 }  // namespace sori::cli

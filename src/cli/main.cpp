@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   sori::cli::add_eval_commands(app);
   sori::cli::add_model_commands(app);
   sori::cli::add_bench_commands(app);
+  sori::cli::add_report_commands(app);
 #ifdef SORI_WITH_ONNX
   sori::cli::add_export_commands(app);
 #endif

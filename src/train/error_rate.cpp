@@ -1,5 +1,7 @@
 #include "sori/train/error_rate.h"
 
+#include <algorithm>
+
 #include "sori/core/text.h"
 
 namespace sori {
@@ -28,6 +30,39 @@ void ErrorCounts::merge(const ErrorCounts& o) {
   nospace_edits += o.nospace_edits;
   nospace_chars += o.nospace_chars;
   utterances += o.utterances;
+}
+
+std::vector<AlignedChar> align_characters(const std::string& reference, const std::string& hypothesis) {
+  const auto ref = utf8_decode(normalize_whitespace(reference));
+  const auto hyp = utf8_decode(normalize_whitespace(hypothesis));
+  const std::size_t n = ref.size(), m = hyp.size(), width = m + 1;
+  // cost[i * width + j]: edits between the first i reference and first j hypothesis characters.
+  std::vector<std::uint32_t> cost((n + 1) * width);
+  for (std::size_t j = 0; j <= m; ++j) cost[j] = static_cast<std::uint32_t>(j);
+  for (std::size_t i = 1; i <= n; ++i) {
+    cost[i * width] = static_cast<std::uint32_t>(i);
+    for (std::size_t j = 1; j <= m; ++j)
+      cost[i * width + j] = std::min({cost[(i - 1) * width + j] + 1, cost[i * width + j - 1] + 1,
+                                      cost[(i - 1) * width + j - 1] + (ref[i - 1] == hyp[j - 1] ? 0u : 1u)});
+  }
+  std::vector<AlignedChar> steps;
+  std::size_t i = n, j = m;
+  while (i > 0 || j > 0) {
+    const std::uint32_t here = cost[i * width + j];
+    if (i > 0 && j > 0 && here == cost[(i - 1) * width + j - 1] + (ref[i - 1] == hyp[j - 1] ? 0u : 1u)) {
+      steps.push_back({ref[i - 1] == hyp[j - 1] ? EditOp::equal : EditOp::substitute, ref[i - 1], hyp[j - 1]});
+      --i;
+      --j;
+    } else if (i > 0 && here == cost[(i - 1) * width + j] + 1) {
+      steps.push_back({EditOp::remove, ref[i - 1], 0});
+      --i;
+    } else {
+      steps.push_back({EditOp::insert, 0, hyp[j - 1]});
+      --j;
+    }
+  }
+  std::reverse(steps.begin(), steps.end());
+  return steps;
 }
 
 }  // namespace sori

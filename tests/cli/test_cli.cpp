@@ -100,7 +100,7 @@ TEST(Cli, DataCheckFailsWhereTrainingWouldRefuse) {
 }
 
 TEST(Cli, EveryCommandsHelpShowsAnExample) {
-  std::vector<std::string> commands = {"config show", "data check", "data prepare-ksponspeech", "data jamo-compose",
+  std::vector<std::string> commands = {"config show", "config docs", "plot", "report", "data check", "data prepare-ksponspeech", "data jamo-compose",
                                        "tokenizer train", "train", "eval", "transcribe", "model-info", "import-nemo",
                                        "average-checkpoints", "bench data"};
 #ifdef SORI_WITH_ONNX

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace sori {
 
@@ -19,5 +20,19 @@ struct ErrorCounts {
   // Korean's usual figure: spacing is inconsistent in Korean transcripts.
   double cer_nospace() const { return nospace_chars ? static_cast<double>(nospace_edits) / nospace_chars : 0.0; }
 };
+
+// One step of a character alignment: `reference` is 0 for an insertion, `hypothesis` 0 for a
+// deletion.
+enum class EditOp { equal, substitute, insert, remove };
+struct AlignedChar {
+  EditOp op;
+  char32_t reference, hypothesis;
+};
+
+// A minimal-edit alignment of the two texts' characters, as ErrorCounts counts them (white space
+// normalised first): its non-equal steps number exactly the utterance's char_edits. Where several
+// alignments are minimal, substitutions are preferred to a deletion plus an insertion. Quadratic
+// in time and memory: meant for single utterances.
+std::vector<AlignedChar> align_characters(const std::string& reference, const std::string& hypothesis);
 
 }  // namespace sori
