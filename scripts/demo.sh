@@ -14,6 +14,13 @@ fi
 build/sori data check --config configs/demo_en.yaml
 build/sori data check --config configs/demo_ko.yaml
 
+# The same numbers on every x86-64 machine with AVX2 and FMA: OpenBLAS, oneDNN and ATen choose
+# kernels by CPU model at run time, and both thread pools split sums by thread count, and each of
+# these changed the trained weights here (docs/RESULTS.md). Pinned to AVX2 kernels and one thread.
+if [ "$(uname -m)" = x86_64 ] && [ -z "${SORI_DEMO_UNPINNED:-}" ]; then
+  export OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 DNNL_MAX_CPU_ISA=AVX2 \
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+fi
 RUN=runs/demo_en
 build/sori train --config configs/demo_en.yaml --resume auto
 build/sori average-checkpoints --run "$RUN" --top-k 3 --output "$RUN/averaged.ckpt"

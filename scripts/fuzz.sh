@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 command -v clang++ > /dev/null || { echo "fuzz.sh needs clang (Debian: apt-get install clang)" >&2; exit 1; }
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(manifest config nemo_pickle nemo_archive checkpoint checkpoint_index ksponspeech raw_pcm)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(manifest config nemo_pickle nemo_archive checkpoint checkpoint_index ksponspeech raw_pcm
+  event_file metrics_history)
 SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g"
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang \
   -DSORI_FUZZ=ON -DSORI_WITH_ONNX=OFF -DCMAKE_CXX_FLAGS="$SAN" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \

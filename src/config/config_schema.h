@@ -100,7 +100,7 @@ template <class V> void visit_fields(V& v, EncoderConfig& c) {
   v("conv_norm_type", c.conv_norm_type, "Norm after the depthwise convolution: `batch_norm` or `layer_norm`");
   v("xscaling", c.xscaling, "Scale the subsampled input by sqrt(`d_model`) before the blocks");
   v("untie_biases", c.untie_biases,
-    "Per-layer relative-position biases `pos_bias_u`/`pos_bias_v` (NeMo's default); only untied biases are built");
+    "Per-layer relative-position biases `pos_bias_u`/`pos_bias_v` (NeMo's default); false is refused");
   v("pos_emb_max_len", c.pos_emb_max_len,
     "Initial length (frames) of the relative-position table; longer inputs extend it");
   v("dropout", c.dropout, "Dropout in the blocks: inside the feed-forward modules and on every module's output");

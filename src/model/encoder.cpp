@@ -15,6 +15,8 @@ ConformerEncoderImpl::ConformerEncoderImpl(const EncoderConfig& c) : config_(c) 
   SORI_CHECK(c.self_attention_model == "rel_pos", "model.encoder.self_attention_model: only rel_pos is supported, found '",
              c.self_attention_model, "'");
   SORI_CHECK(c.feat_in > 0, "model.encoder.feat_in must be > 0, found ", c.feat_in);
+  SORI_CHECK(c.untie_biases, "model.encoder.untie_biases: only true (each layer its own pos_bias_u/v, NeMo's default) "
+             "is supported, found false");
   pre_encode_ = register_module(
       "pre_encode", ConvSubsampling(SubsamplingOptions{c.feat_in, c.d_model, c.subsampling_factor, c.subsampling_conv_channels}));
   const double xscale = c.xscaling ? std::sqrt(static_cast<double>(c.d_model)) : 1.0;

@@ -56,8 +56,12 @@ Evaluation evaluate(CtcModel& model, const Dataset& dataset, const Tokenizer& to
       ev.hypotheses[index] = tokenizer.decode(hyps[i].tokens);
     }
   }
+  ev.utterance_counts.resize(dataset.entries.size());
   for (std::size_t i = 0; i < ev.references.size(); ++i)
-    if (ev.decoded[i]) ev.counts.add(ev.references[i], ev.hypotheses[i]);
+    if (ev.decoded[i]) {
+      ev.utterance_counts[i].add(ev.references[i], ev.hypotheses[i]);
+      ev.counts.merge(ev.utterance_counts[i]);
+    }
   if (was_training) model->train();
   return ev;
 }

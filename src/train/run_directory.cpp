@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "sori/core/error.h"
 #include "sori/core/fs.h"
@@ -42,6 +43,7 @@ void prepare_fresh(const std::string& run_dir, bool overwrite) {
   fs::remove(run_metrics_path(run_dir));
   fs::remove_all(utterance_dir(run_dir));
   remove_reading_logs(run_dir);
+  fs::remove(fs::path(run_dir) / "run_info.json");
   spdlog::warn("--overwrite: deleted the previous run's checkpoints, metrics and logs in {}", run_dir);
 }
 
@@ -75,13 +77,33 @@ void RunDirectory::truncate_logs(std::int64_t step) const {
   MetricsLog(run_metrics_path(dir_)).truncate_after(step);
   if (step < 0) remove_reading_logs(dir_);
   std::error_code ec;
+  if (step >= 0 && fs::is_directory(validation_dir(dir_), ec))
+    for (const auto& f : fs::directory_iterator(validation_dir(dir_))) {
+      std::ifstream in(f.path());
+      std::string first;
+      std::getline(in, first);
+      const auto row = nlohmann::json::parse(first, nullptr, /*allow_exceptions=*/false);
+      if (!row.is_object() || !row.contains("step") || !row["step"].is_number_integer() ||
+          row["step"].get<std::int64_t>() > step)
+        fs::remove(f.path());
+    }
   if (!fs::is_directory(utterance_dir(dir_), ec)) return;
   for (const auto& f : fs::directory_iterator(utterance_dir(dir_)))
     if (f.path().extension() == ".jsonl") MetricsLog(f.path().string()).truncate_after(step);
 }
 
-void RunDirectory::write_run_info(const std::string& json) const {
-  write_file_atomic((fs::path(dir_) / "run_info.json").string(), json);
+void RunDirectory::write_run_info(nlohmann::json info) const {
+  const auto path = (fs::path(dir_) / "run_info.json").string();
+  info["first_started"] = info["started"];
+  info["starts"] = 1;
+  if (fs::exists(path)) {
+    const auto previous = nlohmann::json::parse(read_file(path), nullptr, /*allow_exceptions=*/false);
+    if (previous.is_object() && previous.contains("first_started") && previous["first_started"].is_string())
+      info["first_started"] = previous["first_started"];
+    if (previous.is_object() && previous.contains("starts") && previous["starts"].is_number_integer())
+      info["starts"] = previous["starts"].get<std::int64_t>() + 1;
+  }
+  write_file_atomic(path, info.dump(2) + "\n");
 }
 
 void RunDirectory::mark_preempted(std::int64_t step) const {

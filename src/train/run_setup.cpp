@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "sori/core/error.h"
+#include "sori/core/host.h"
 #include "sori/core/torch_compat.h"
 
 namespace sori {
@@ -28,9 +29,7 @@ void configure_threads(int num_threads, const torch::Device& device) {
 
 nlohmann::json describe_run_environment(const torch::Device& device, int world_size) {
   nlohmann::json info;
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  info["host"] = host;
+  info["host"] = host_name();
   std::ifstream cpuinfo("/proc/cpuinfo");
   for (std::string line; std::getline(cpuinfo, line);)
     if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
@@ -46,10 +45,7 @@ nlohmann::json describe_run_environment(const torch::Device& device, int world_s
   info["intra_op_threads"] = torch::get_num_threads();
   info["libtorch"] = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
                      std::to_string(TORCH_VERSION_PATCH);
-  const std::time_t now = std::time(nullptr);
-  char started[32];
-  std::strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  info["started"] = started;
+  info["started"] = utc_timestamp(std::time(nullptr));
   return info;
 }
 

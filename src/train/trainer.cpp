@@ -9,6 +9,7 @@
 
 #include "sori/core/error.h"
 #include "sori/core/fs.h"
+#include "sori/core/host.h"
 #include "sori/core/stop_signals.h"
 #include "sori/core/torch_compat.h"
 #include "sori/dist/gradient_reducer.h"
@@ -26,6 +27,7 @@
 #include "sori/train/run_setup.h"
 #include "sori/train/training_data.h"
 #include "sori/train/training_step.h"
+#include "sori/train/validation_record.h"
 
 namespace sori {
 
@@ -33,6 +35,9 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 struct Trainer::State {
+  // First, so destroyed last: the loader's and the rank monitor's threads may log until `data`
+  // and `group` are gone, and the display hands spdlog its sinks back when it goes.
+  std::unique_ptr<ProgressDisplay> display;  // rank 0
   Config config;
   TrainOptions options;
   dist::LaunchEnv env;
@@ -51,7 +56,6 @@ struct Trainer::State {
   std::unique_ptr<CheckpointManager> checkpoints;  // rank 0
   std::unique_ptr<MetricsLog> metrics;             // rank 0
   std::unique_ptr<MetricsLog> utterance_log;       // this rank's, with trainer.log_utterances
-  std::unique_ptr<ProgressDisplay> display;        // rank 0
   std::unique_ptr<EventFileWriter> events;         // rank 0: TensorBoard; null after a write error
   TrainProgress progress;
   std::int64_t last_validated = -1;
@@ -113,7 +117,13 @@ void Trainer::State::setup() {
   const auto& c = config;
   env = dist::read_launch_env();
   // Before any thread that logs starts (the display takes over spdlog's sinks).
-  if (env.rank == 0) display = std::make_unique<ProgressDisplay>(parse_progress_mode(options.progress));
+  // Under a launcher all ranks may share one terminal, and the other ranks' warnings would land
+  // on rank 0's status line: "auto" means log lines there.
+  if (env.rank == 0) {
+    auto mode = parse_progress_mode(options.progress);
+    if (mode == ProgressMode::Auto && env.world_size > 1) mode = ProgressMode::Lines;
+    display = std::make_unique<ProgressDisplay>(mode);
+  }
   device = training_device(c.trainer.device, env);
   precision = resolve_precision(c.trainer.precision, device);
   configure_threads(c.trainer.num_threads, device);
@@ -136,7 +146,12 @@ void Trainer::State::setup() {
                                                       c.checkpoint.mode);
     metrics = std::make_unique<MetricsLog>(run_metrics_path(c.trainer.run_dir));
   }
-  if (run_dir) run_dir->write_run_info(describe_run_environment(device, group->world_size()).dump(2) + "\n");
+  const auto hosts = group->exchange("host", host_name());
+  if (run_dir) {
+    auto info = describe_run_environment(device, group->world_size());
+    info["hosts"] = hosts;  // by rank
+    run_dir->write_run_info(info);
+  }
   const auto resume_from = choose_checkpoint();
   data = std::make_unique<TrainingData>(c, *group, device, resume_from ? &resume_from->tokenizer_files : nullptr);
 
@@ -160,8 +175,12 @@ void Trainer::State::setup() {
   // Before the first collective below, so no other rank has appended yet.
   if (run_dir) run_dir->truncate_logs(resume_from ? progress.step : -1);
   if (run_dir) {
-    events = std::make_unique<EventFileWriter>(run_dir->path());
-    events->session_start(progress.step + 1);
+    try {
+      events = std::make_unique<EventFileWriter>(run_dir->path());
+    } catch (const std::exception& e) {
+      spdlog::error("no TensorBoard logging ({}); training goes on, metrics.jsonl has every figure", e.what());
+    }
+    tensorboard([&](EventFileWriter& w) { w.session_start(progress.step + 1); });
   }
   if (group->distributed()) {
     // Every rank starts from rank 0's weights and buffers, as DDP does.
@@ -226,26 +245,6 @@ template <class Write> void Trainer::State::tensorboard(Write&& write) {
   }
 }
 
-namespace {
-
-// A few validation results beside their references, as TensorBoard's text plugin shows them.
-std::string examples_markdown(const Evaluation& ev, std::size_t count) {
-  auto cell = [](const std::string& text) {
-    std::string out;
-    for (const char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
-    return out.empty() ? std::string("(empty)") : out;
-  };
-  std::string table = "| reference | hypothesis |\n|---|---|\n";
-  for (std::size_t i = 0; i < ev.decoded.size() && count > 0; ++i)
-    if (ev.decoded[i]) {
-      table += "| " + cell(ev.references[i]) + " | " + cell(ev.hypotheses[i]) + " |\n";
-      --count;
-    }
-  return table;
-}
-
-}  // namespace
-
 // Without sync BatchNorm each rank's running statistics drift apart: validation and
 // checkpoints use rank 0's, as DDP's buffer broadcast does.
 void Trainer::State::sync_buffers() {
@@ -294,6 +293,9 @@ bool Trainer::State::save(const std::map<std::string, double>& m, bool ranked) {
 // `last` carries the metrics of a validation at its step, so a resume from it knows that step
 // was validated (and one preempted before its scheduled validation knows it was not).
 bool Trainer::State::save_last(const std::map<std::string, double>& m) {
+  // Event records on disk no later than the checkpoint: after a machine crash the resumed run
+  // logs again from the checkpoint on, and TensorBoard must not have a gap before it.
+  tensorboard([](EventFileWriter& w) { w.flush(); });
   return save(m.empty() && last_validated == progress.step ? last_metrics : m, false);
 }
 
@@ -318,21 +320,11 @@ void Trainer::State::validate(bool scheduled) {
   std::string utterances;  // this rank's share, one JSON line per utterance (run_validation_path)
   for (auto& [name, ds] : data->val_sets) {
     const auto ev = evaluate(model, ds, *data->tokenizer, eo);
-    tensorboard([&](EventFileWriter& w) { w.text("val/examples/" + name, progress.step, examples_markdown(ev, 5)); });
+    tensorboard([&](EventFileWriter& w) {
+      w.text("val/examples/" + name, progress.step, validation_examples_markdown(ev, 5));
+    });
+    utterances += validation_result_lines(ev, ds, name, progress.step);
     auto counts = ev.counts;
-    for (std::size_t i = 0; i < ev.decoded.size(); ++i) {
-      if (!ev.decoded[i]) continue;
-      ErrorCounts one;
-      one.add(ev.references[i], ev.hypotheses[i]);
-      const auto& e = ds.entries[i];
-      utterances += nlohmann::json{{"step", progress.step}, {"dataset", name}, {"where", e.where()},
-                                   {"audio", e.audio_filepath}, {"duration", e.duration},
-                                   {"reference", ev.references[i]}, {"hypothesis", ev.hypotheses[i]},
-                                   {"char_edits", one.char_edits}, {"chars", one.chars},
-                                   {"word_edits", one.word_edits}, {"words", one.words}}
-                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                    "\n";
-    }
     auto t = torch::tensor({counts.char_edits, counts.chars, counts.word_edits, counts.words, counts.nospace_edits,
                             counts.nospace_chars, counts.utterances},
                            torch::kInt64)
@@ -349,7 +341,11 @@ void Trainer::State::validate(bool scheduled) {
       spdlog::info("validation {} step {}: CER {:.2f}% WER {:.2f}% CER(no spaces) {:.2f}% ({} utterances)", name,
                    progress.step, 100 * counts.cer(), 100 * counts.wer(), 100 * counts.cer_nospace(), counts.utterances);
   }
-  write_file_atomic(run_validation_path(config.trainer.run_dir, group->rank()), utterances);
+  try {
+    write_file_atomic(run_validation_path(config.trainer.run_dir, group->rank()), utterances);
+  } catch (const std::exception& e) {
+    spdlog::error("rank {}: validation results not written ({}); training goes on", group->rank(), e.what());
+  }
   m["val_cer"] = all.cer();
   m["val_wer"] = all.wer();
   m["val_cer_nospace"] = all.cer_nospace();

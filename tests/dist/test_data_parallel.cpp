@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "sori/core/torch_compat.h"
@@ -150,6 +151,24 @@ TEST_F(DataParallel, TwoRanksTrainTheSameParametersAsOneRankAccumulatingTwo) {
     const double cer = final_metric(dir_.path("one_" + loss), "val_cer");
     EXPECT_LT(cer, 0.98) << loss;
     EXPECT_DOUBLE_EQ(cer, final_metric(dir_.path("two_" + loss), "val_cer")) << loss;
+    // What people read: rank 0 alone writes TensorBoard and run_info.json (with both ranks'
+    // hosts); every rank writes its share of the validation results, and together they cover
+    // the validation set once.
+    const auto two = dir_.path("two_" + loss);
+    int event_files = 0;
+    for (const auto& f : std::filesystem::directory_iterator(two))
+      event_files += f.path().filename().string().rfind("events.out.tfevents.", 0) == 0;
+    EXPECT_EQ(event_files, 1);
+    EXPECT_EQ(nlohmann::json::parse(read_text(two + "/run_info.json"))["hosts"].size(), 2u);
+    std::set<std::string> utterances;
+    std::size_t rows = 0;
+    for (const auto* rank : {"rank0", "rank1"}) {
+      std::istringstream lines(read_text(two + "/validation/" + rank + ".jsonl"));
+      for (std::string line; std::getline(lines, line); ++rows)
+        utterances.insert(nlohmann::json::parse(line)["where"].get<std::string>());
+    }
+    EXPECT_GT(rows, 0u);
+    EXPECT_EQ(utterances.size(), rows) << "each validation utterance in one rank's file only";
   }
 }
 

@@ -14,7 +14,9 @@
 #include "sori/data/ksponspeech.h"
 #include "sori/data/manifest.h"
 #include "sori/export/nemo_archive.h"
+#include "sori/report/metrics_history.h"
 #include "sori/train/checkpoint.h"
+#include "sori/train/event_file.h"
 
 namespace sori::fuzz {
 
@@ -114,11 +116,22 @@ void raw_pcm(const std::uint8_t* data, std::size_t size) {
   refusals_allowed([&] { load_audio(path, o); });
 }
 
+void event_file(const std::uint8_t* data, std::size_t size) {
+  const auto path = write_input("events.out.tfevents.fuzz", data, size);
+  refusals_allowed([&] { read_event_file(path); });
+}
+
+void metrics_history(const std::uint8_t* data, std::size_t size) {
+  const auto path = write_input("metrics.jsonl", data, size);
+  refusals_allowed([&] { read_metrics_history(path); });
+}
+
 const std::vector<NamedTarget>& all_targets() {
   static const std::vector<NamedTarget> targets = {
       {"manifest", manifest},       {"config", config},           {"nemo_pickle", nemo_pickle},
       {"nemo_archive", nemo_archive}, {"checkpoint", checkpoint}, {"checkpoint_index", checkpoint_index},
-      {"ksponspeech", ksponspeech}, {"raw_pcm", raw_pcm}};
+      {"ksponspeech", ksponspeech}, {"raw_pcm", raw_pcm},         {"event_file", event_file},
+      {"metrics_history", metrics_history}};
   return targets;
 }
 

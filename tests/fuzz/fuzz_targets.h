@@ -36,6 +36,11 @@ void ksponspeech(const std::uint8_t* data, std::size_t size);
 // Headerless 16 kHz 16-bit PCM, as KsponSpeech ships it (probe_audio and load_audio of a .pcm).
 void raw_pcm(const std::uint8_t* data, std::size_t size);
 
+// A TensorBoard event file (read_event_file: framing, CRCs, protobuf messages).
+void event_file(const std::uint8_t* data, std::size_t size);
+// A run's metrics.jsonl as `sori plot` and `sori report` read it (read_metrics_history).
+void metrics_history(const std::uint8_t* data, std::size_t size);
+
 const std::vector<NamedTarget>& all_targets();
 
 }  // namespace sori::fuzz

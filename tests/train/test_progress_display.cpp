@@ -2,12 +2,14 @@
 // terminal gets a line redrawn in place; a pipe, as CI logs and SLURM files are, plain lines).
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <signal.h>
 #include <pty.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "sori/train/progress_display.h"
 #include "test_util.h"
@@ -59,19 +61,31 @@ std::string run_on_terminal(const std::vector<std::string>& args) {
   EXPECT_GT(pid, 0);
   std::string out;
   char buffer[4096];
+  int status = 0;
+  bool reaped = false;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (std::chrono::steady_clock::now() < deadline) {
     pollfd p{master, POLLIN, 0};
     if (::poll(&p, 1, 200) <= 0) {
-      if (::waitpid(pid, nullptr, WNOHANG) == pid) break;
+      if (::waitpid(pid, &status, WNOHANG) == pid) {
+        reaped = true;
+        break;
+      }
       continue;
     }
     const auto n = ::read(master, buffer, sizeof buffer);
     if (n <= 0) break;  // EIO: the child closed the terminal
     out.append(buffer, static_cast<std::size_t>(n));
   }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  // The terminal closes as the child exits; give it a moment, then end it rather than hang ctest.
+  for (int i = 0; !reaped && i < 200; ++i) {
+    reaped = ::waitpid(pid, &status, WNOHANG) == pid;
+    if (!reaped) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!reaped) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
   ::close(master);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out;
   return out;

@@ -85,6 +85,9 @@ TEST(RunOutputs, TensorBoardRunInfoAndValidationResults) {
   for (const auto* key : {"host", "cpu", "cores", "memory_gib", "device", "world_size", "libtorch", "started"})
     EXPECT_TRUE(info.contains(key)) << key << " in " << info.dump();
   EXPECT_EQ(info["device"], "cpu");
+  EXPECT_EQ(info["starts"], 1);
+  EXPECT_EQ(info["first_started"], info["started"]);
+  EXPECT_EQ(info["hosts"].size(), 1u);
 
   // The latest validation (step 40), one line per validation utterance.
   std::ifstream results(run + "/validation/rank0.jsonl");
@@ -99,6 +102,17 @@ TEST(RunOutputs, TensorBoardRunInfoAndValidationResults) {
       EXPECT_TRUE(row.contains(key)) << key;
   }
   EXPECT_EQ(lines, 3);
+
+  // What `sori plot` and `sori report` read is what the trainer wrote.
+  const auto plot = test::run_command(std::string(SORI_BINARY) + " plot --run " + run + " --output " + dir.path("c.svg"));
+  ASSERT_EQ(plot.status, 0) << plot.output;
+  EXPECT_NE(test::read_text(dir.path("c.svg")).find("<svg"), std::string::npos);
+  const auto report = test::run_command(std::string(SORI_BINARY) + " report --run " + run);
+  ASSERT_EQ(report.status, 0) << report.output;
+  const auto html = test::read_text(run + "/report.html");
+  EXPECT_NE(html.find("val.jsonl:"), std::string::npos) << "the worst validation utterances, with their manifest line";
+  EXPECT_NE(html.find("libtorch"), std::string::npos) << "run_info.json's facts";
+  EXPECT_EQ(html.find("damaged"), std::string::npos) << "every file of the run read cleanly";
 }
 
 // Appended logs are the stated exception to atomic writes: after kill -9 and --resume auto,
@@ -115,16 +129,26 @@ TEST(RunOutputs, AppendedLogsSurviveAKillAndAResumeWithoutDuplicateSteps) {
   const pid_t pid = test::spawn(command, {}, dir.path("first.log"));
   // Killed past the first checkpoint and some log lines after it, so the events of the steps
   // after the checkpoint are logged twice (once by each process).
-  for (int i = 0; i < 6000 && test::read_text(dir.path("first.log")).find("step 70/") == std::string::npos; ++i)
+  bool logged = false;
+  for (int i = 0; i < 6000 && !(logged = test::read_text(dir.path("first.log")).find("step 70/") != std::string::npos); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(logged) << test::read_text(dir.path("first.log"));
   ASSERT_EQ(waitpid(pid, nullptr, WNOHANG), 0) << "the run ended before the kill: the test proves nothing";
   kill(pid, SIGKILL);
   const int status = test::wait_exit(pid);
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  // A validation result of a step past the checkpoint (the killed run validated, then died before
+  // checkpointing) must not survive the resume, or the report would pool two models' results.
+  test::write_text(run + "/validation/rank1.jsonl", R"({"step": 70, "dataset": "train", "reference": "a"})" "\n");
+  const auto first_started = nlohmann::json::parse(test::read_text(run + "/run_info.json"))["started"];
   auto resumed = command;
   resumed.insert(resumed.end(), {"--resume", "auto"});
   ASSERT_EQ(test::wait_exit(test::spawn(resumed, {}, dir.path("second.log"))), 0) << test::read_text(dir.path("second.log"));
 
+  EXPECT_FALSE(fs::exists(run + "/validation/rank1.jsonl"));
+  const auto info = nlohmann::json::parse(test::read_text(run + "/run_info.json"));
+  EXPECT_EQ(info["starts"], 2);
+  EXPECT_EQ(info["first_started"], first_started);
   ASSERT_EQ(event_files(run).size(), 2u);
   for (const auto& f : event_files(run)) EXPECT_NO_THROW(read_event_file(f)) << f;
   for (const auto& [tag, points] : read_run_scalars(run)) {

@@ -32,6 +32,7 @@ struct Evaluation {
   ErrorCounts counts;                               // this rank's share
   std::vector<std::string> references, hypotheses;  // in dataset order (empty where another rank decoded)
   std::vector<bool> decoded;                        // in dataset order: this rank decoded it
+  std::vector<ErrorCounts> utterance_counts;        // in dataset order (zero where another rank decoded)
 };
 
 Evaluation evaluate(CtcModel& model, const Dataset& dataset, const Tokenizer& tokenizer, const EvaluationOptions& options);

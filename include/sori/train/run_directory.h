@@ -5,6 +5,8 @@
 //   utterances/rank<R>.jsonl, validation/rank<R>.jsonl, checkpoints/, preempted, .lock
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -31,12 +33,14 @@ class RunDirectory {
 
   const std::string& path() const { return dir_; }
   // Drops what a killed run logged past `step` (-1: everything) from metrics.jsonl and from every
-  // rank's utterance log, also those of ranks a resume on fewer ranks no longer has. TensorBoard
-  // files are left to their restart marker (train/event_file.h), except that a fresh start
-  // (-1) removes them with the latest validation results.
+  // rank's utterance log, also those of ranks a resume on fewer ranks no longer has, and the
+  // validation results of steps past `step` (a later validation of the resumed run would
+  // otherwise be pooled with another model's). TensorBoard files are left to their restart
+  // marker (train/event_file.h), except that a fresh start (-1) removes them.
   void truncate_logs(std::int64_t step) const;
-  // run_info.json: the machine and software this process runs on (rewritten at every start).
-  void write_run_info(const std::string& json) const;
+  // run_info.json: the machine and software this process runs on, plus `first_started` and
+  // `starts` carried over from the previous process of the run.
+  void write_run_info(nlohmann::json info) const;
   // The run stopped on a signal with a checkpoint at `step`: requeue it (scripts/slurm).
   void mark_preempted(std::int64_t step) const;
 
