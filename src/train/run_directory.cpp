@@ -7,6 +7,7 @@
 
 #include "sori/core/error.h"
 #include "sori/core/fs.h"
+#include "sori/train/event_file.h"
 #include "sori/train/metrics_log.h"
 
 namespace sori {
@@ -24,7 +25,7 @@ void remove_reading_logs(const std::string& run_dir) {
   std::error_code ec;
   fs::remove_all(validation_dir(run_dir), ec);
   for (const auto& f : fs::directory_iterator(run_dir))
-    if (f.path().filename().string().rfind("events.out.tfevents.", 0) == 0) fs::remove(f.path());
+    if (f.path().filename().string().rfind(kEventFilePrefix, 0) == 0) fs::remove(f.path());
 }
 
 // A fresh run must not inherit another run's checkpoints, which a later `--resume auto` would

@@ -85,6 +85,7 @@ TEST(EventFile, WritesAFileThatReadsBackWithEveryValueAndCrc) {
   ::gethostname(host, sizeof host - 1);
   const std::string name = std::filesystem::path(path).filename().string();
   EXPECT_TRUE(std::regex_match(name, std::regex(R"(events\.out\.tfevents\.\d{10}\..+\.\d+\.\d+)"))) << name;
+  EXPECT_EQ(name.rfind(kEventFilePrefix, 0), 0u) << name;  // the constant other code matches names by
   EXPECT_NE(name.find(std::string(".") + host + "." + std::to_string(::getpid()) + "."), std::string::npos) << name;
 
   // Walk the records ourselves: both CRCs of each, and nothing after the last.

@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 std::vector<std::string> event_files(const std::string& dir) {
   std::vector<std::string> out;
   for (const auto& f : fs::directory_iterator(dir))
-    if (f.path().filename().string().rfind("events.out.tfevents.", 0) == 0) out.push_back(f.path().string());
+    if (f.path().filename().string().rfind(kEventFilePrefix, 0) == 0) out.push_back(f.path().string());
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -129,8 +129,10 @@ TEST(RunOutputs, AppendedLogsSurviveAKillAndAResumeWithoutDuplicateSteps) {
   const pid_t pid = test::spawn(command, {}, dir.path("first.log"));
   // Killed past the first checkpoint and some log lines after it, so the events of the steps
   // after the checkpoint are logged twice (once by each process).
-  bool logged = false;
-  for (int i = 0; i < 6000 && !(logged = test::read_text(dir.path("first.log")).find("step 70/") != std::string::npos); ++i)
+  bool logged = false;  // a loaded 2-core machine can take a while; a run that died ends the wait
+  for (int i = 0; i < 18000 && waitpid(pid, nullptr, WNOHANG) == 0 &&
+                  !(logged = test::read_text(dir.path("first.log")).find("step 70/") != std::string::npos);
+       ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_TRUE(logged) << test::read_text(dir.path("first.log"));
   ASSERT_EQ(waitpid(pid, nullptr, WNOHANG), 0) << "the run ended before the kill: the test proves nothing";

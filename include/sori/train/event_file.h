@@ -23,6 +23,9 @@
 // (`--load_fast=false`) drops, on every SessionLog START after the run's first, the events it has
 // already read at steps >= that START's step; its Rust data server ignores SessionLog and instead
 // drops, per tag, the points at steps >= a step that comes again. docs/TENSORBOARD.md says more.
+//
+// Sources: src/train/event_file_writer.cpp, src/train/event_file_reader.cpp, and the wire level
+// both share (CRC-32C, protobuf encoding and decoding, TFRecord framing) in src/train/event_proto.*.
 #pragma once
 
 #include <cstddef>
@@ -34,13 +37,16 @@
 
 namespace sori {
 
+// How the name of every event file we write begins (TensorBoard's own writers' prefix).
+inline constexpr char kEventFilePrefix[] = "events.out.tfevents.";
+
 // CRC-32C (reflected polynomial 0x82F63B78); crc32c("123456789") == 0xE3069283.
 std::uint32_t crc32c(const void* data, std::size_t n);
 // The TFRecord checksum: the CRC rotated and offset, because a plain CRC of bytes that embed
 // their own CRCs is weak (LevelDB's reason, which TFRecord kept).
 std::uint32_t masked_crc32c(const void* data, std::size_t n);
 
-// Appends events to a new file `<dir>/events.out.tfevents.<seconds>.<hostname>.<pid>.<n>` (n
+// Appends events to a new file `<dir>/<kEventFilePrefix><seconds>.<hostname>.<pid>.<n>` (n
 // counts the writers this process opened). <seconds> is the current Unix time, zero-padded to 10
 // digits, or one more than the newest event file already in `dir` when that is not earlier, so
 // that name order is start order even when a killed run restarts within the same second.
