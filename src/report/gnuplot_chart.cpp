@@ -107,6 +107,24 @@ int run_gnuplot(const std::string& gnuplot, const std::string& script_path, cons
   return status;
 }
 
+// A new folder under the system temp dir, removed with what it holds when the object goes (on an
+// error too).
+struct ScratchFolder {
+  fs::path path;
+  ScratchFolder() {
+    std::string name = (fs::temp_directory_path() / "sori_plot.XXXXXX").string();
+    SORI_CHECK(::mkdtemp(name.data()) != nullptr, "cannot make a temporary folder ", name, ": ", std::strerror(errno),
+               " (set TMPDIR to a writable folder)");
+    path = name;
+  }
+  ~ScratchFolder() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  ScratchFolder(const ScratchFolder&) = delete;
+  ScratchFolder& operator=(const ScratchFolder&) = delete;
+};
+
 }  // namespace
 
 void write_png_with_gnuplot(const Chart& chart, const std::string& path, int width) {
@@ -114,25 +132,19 @@ void write_png_with_gnuplot(const Chart& chart, const std::string& path, int wid
   SORI_CHECK(!gnuplot.empty(), "cannot write ", path, ": PNG output needs gnuplot, which is not on PATH; install "
              "Debian's gnuplot-nox (apt-get install gnuplot-nox), or write SVG instead (--output ",
              fs::path(path).replace_extension(".svg").string(), ")");
-  // gnuplot's files go to a folder of our own; only the finished PNG reaches `path`.
-  const fs::path work = fs::temp_directory_path() / ("sori_plot." + std::to_string(::getpid()));
-  fs::create_directories(work);
-  const auto png = (work / "chart.png").string(), log = (work / "gnuplot.log").string();
-  try {
-    write_file_atomic((work / "chart.gp").string(), script(chart, png, width));
-    const int status = run_gnuplot(gnuplot, (work / "chart.gp").string(), log);
-    std::error_code ec;
-    const bool made = fs::file_size(png, ec) > 0 && !ec;
-    SORI_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && made, "cannot write ", path, ": ", gnuplot,
-               " failed (", WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status)) : "killed by a signal",
-               "): ", trim(read_file(log)), "\n(an .svg output needs no gnuplot)");
-    write_file_atomic(path, read_file(png));
-  } catch (...) {
-    std::error_code ec;
-    fs::remove_all(work, ec);
-    throw;
-  }
-  fs::remove_all(work);
+  // gnuplot's files go to a fresh folder only we can write (mkdtemp: an unpredictable name, mode
+  // 0700); only the finished PNG reaches `path`.
+  const ScratchFolder work;
+  const auto png = (work.path / "chart.png").string(), log = (work.path / "gnuplot.log").string();
+  const auto script_path = (work.path / "chart.gp").string();
+  write_file_atomic(script_path, script(chart, png, width));
+  const int status = run_gnuplot(gnuplot, script_path, log);
+  std::error_code ec;
+  const bool made = fs::file_size(png, ec) > 0 && !ec;
+  SORI_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && made, "cannot write ", path, ": ", gnuplot,
+             " failed (", WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status)) : "killed by a signal",
+             "): ", trim(read_file(log)), "\n(an .svg output needs no gnuplot)");
+  write_file_atomic(path, read_file(png));
 }
 
 }  // namespace sori

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "sori/core/host.h"
 #include "sori/core/text.h"
 #include "sori/report/markup.h"
 #include "sori/report/run_curves.h"
@@ -88,15 +89,10 @@ std::string values_table(const std::string& caption, const MetricsRow& row) {
 }
 
 void header(std::ostringstream& os, const RunRecord& run) {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  ::gmtime_r(&now, &tm);
-  char written[32];
-  std::strftime(written, sizeof written, "%Y-%m-%dT%H:%M:%SZ", &tm);
   os << "<h1>" << escape_markup(run.name) << "</h1>\n<p class=\"meta\">run directory <code>" << escape_markup(run.dir)
      << "</code> &middot; started " << escape_markup(run.started.empty() ? "unknown" : run.started)
      << " &middot; last update " << escape_markup(run.updated.empty() ? "unknown" : run.updated)
-     << " &middot; report written " << written << "</p>\n";
+     << " &middot; report written " << utc_timestamp(std::time(nullptr)) << "</p>\n";
   if (run.problems.empty()) return;
   os << "<div class=\"problems\"><b>Parts of this run could not be read:</b><ul>\n";
   for (const auto& p : run.problems) os << "<li>" << escape_markup(p) << "</li>\n";

@@ -11,6 +11,7 @@
 
 #include "sori/core/error.h"
 #include "sori/core/fs.h"
+#include "sori/core/host.h"
 
 namespace sori {
 
@@ -40,14 +41,8 @@ std::time_t modified(const fs::path& path) {
   return ::stat(path.c_str(), &st) == 0 ? st.st_mtime : 0;
 }
 
-std::string utc(std::time_t t) {
-  if (t == 0) return "";
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
+// A file's time as shown, "" for a file that does not exist.
+std::string utc(std::time_t t) { return t == 0 ? "" : utc_timestamp(t); }
 
 void read_config(RunRecord& run, const fs::path& path) {
   if (!fs::exists(path)) return;
@@ -74,6 +69,16 @@ void read_info(RunRecord& run, const fs::path& path) {
   }
 }
 
+// index.json is untrusted input (written by a trainer that may have been killed, or edited by
+// hand): a step or epoch that is not an integer (1e300 converted to int64 would be undefined
+// behaviour) makes the whole index damaged, as in CheckpointManager.
+std::int64_t index_integer(const nlohmann::json& row, std::size_t position, const char* key) {
+  const auto& value = row.at(key);
+  SORI_CHECK(value.is_number_integer(), "row ", position + 1, " (", row.value("file", "?"), "): \"", key,
+             "\" is ", value.dump(), ", expected an integer");
+  return value.get<std::int64_t>();
+}
+
 void read_checkpoints(RunRecord& run, const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return;
@@ -88,18 +93,22 @@ void read_checkpoints(RunRecord& run, const fs::path& dir) {
   if (fs::exists(index_path)) {
     try {
       const auto index = nlohmann::json::parse(read_file(index_path.string()));
-      for (const auto& row : index) {
+      SORI_CHECK(index.is_array(), "expected a JSON array of rows, found ", index.type_name());
+      for (std::size_t k = 0; k < index.size(); ++k) {
+        const auto& row = index[k];
         const auto name = row.at("file").get<std::string>();
+        const auto step = index_integer(row, k, "step"), epoch = index_integer(row, k, "epoch");
+        const auto metrics = row.at("metrics").get<std::map<std::string, double>>();
         for (auto& c : run.checkpoints) {
           if (c.file != name) continue;
           c.indexed = true;
-          c.step = row.at("step").get<std::int64_t>();
-          c.epoch = row.at("epoch").get<std::int64_t>();
-          c.metrics = row.at("metrics").get<std::map<std::string, double>>();
+          c.step = step;
+          c.epoch = epoch;
+          c.metrics = metrics;
         }
       }
     } catch (const std::exception& e) {
-      run.problems.push_back(index_path.string() + ": not readable (" + e.what() +
+      run.problems.push_back(index_path.string() + ": damaged, not used (" + e.what() +
                              "); its checkpoints are listed without step and metrics");
       for (auto& c : run.checkpoints) {
         c.indexed = false;

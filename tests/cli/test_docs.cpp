@@ -5,19 +5,21 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <map>
 #include <regex>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "cli/cli_help.h"
 #include "sori/config/config_reference.h"
 #include "sori/core/text.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
+using sori::test::help_of;
 using sori::test::read_text;
 using sori::test::run_command;
+using sori::test::subcommands_in;
 
 namespace {
 
@@ -99,26 +101,6 @@ std::vector<Invocation> sori_invocations() {
 }
 
 bool is_command_word(const std::string& w) { return std::regex_match(w, std::regex("[a-z][a-z0-9-]*")); }
-
-// `sori <command> --help`, run once per command.
-const sori::test::CommandResult& help_of(const std::string& command) {
-  static std::map<std::string, sori::test::CommandResult> cache;
-  auto it = cache.find(command);
-  if (it == cache.end()) it = cache.emplace(command, run_command(std::string(SORI_BINARY) + " " + command + " --help")).first;
-  return it->second;
-}
-
-// The names a CLI11 help text lists under "Subcommands:" (none for a leaf command).
-std::set<std::string> subcommands_in(const std::string& help) {
-  std::set<std::string> names;
-  const auto at = help.find("\nSubcommands:\n");
-  if (at == std::string::npos) return names;
-  for (const auto& line : sori::split(help.substr(at + 14), '\n')) {
-    if (line.rfind("  ", 0) != 0) break;
-    names.insert(sori::split_whitespace(line).front());
-  }
-  return names;
-}
 
 bool help_lists_option(const std::string& help, const std::string& flag) {
   return std::regex_search(help, std::regex("(^|[\\s,])" + flag + "([\\s,=]|$)"));

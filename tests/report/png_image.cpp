@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <numeric>
 
 namespace sori::test {
 
@@ -80,12 +81,18 @@ PngImage decode_png(const std::string& bytes) {
   return image;
 }
 
-std::size_t count_pixels(const PngImage& image, int r, int g, int b, int tolerance) {
-  std::size_t n = 0;
+std::vector<std::size_t> count_pixels_per_row(const PngImage& image, int r, int g, int b, int tolerance) {
+  std::vector<std::size_t> rows(static_cast<std::size_t>(image.height));
   for (std::size_t i = 0; i + 2 < image.rgb.size(); i += 3)
-    n += std::abs(image.rgb[i] - r) <= tolerance && std::abs(image.rgb[i + 1] - g) <= tolerance &&
-         std::abs(image.rgb[i + 2] - b) <= tolerance;
-  return n;
+    rows[i / 3 / static_cast<std::size_t>(image.width)] +=
+        std::abs(image.rgb[i] - r) <= tolerance && std::abs(image.rgb[i + 1] - g) <= tolerance &&
+        std::abs(image.rgb[i + 2] - b) <= tolerance;
+  return rows;
+}
+
+std::size_t count_pixels(const PngImage& image, int r, int g, int b, int tolerance) {
+  const auto rows = count_pixels_per_row(image, r, g, b, tolerance);
+  return std::accumulate(rows.begin(), rows.end(), std::size_t{0});
 }
 
 }  // namespace sori::test

@@ -19,5 +19,7 @@ PngImage decode_png(const std::string& bytes);
 
 // Pixels within `tolerance` of (r, g, b) in every channel.
 std::size_t count_pixels(const PngImage& image, int r, int g, int b, int tolerance = 0);
+// The same, row by row (`height` entries, top first).
+std::vector<std::size_t> count_pixels_per_row(const PngImage& image, int r, int g, int b, int tolerance = 0);
 
 }  // namespace sori::test

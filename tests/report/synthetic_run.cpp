@@ -10,10 +10,8 @@
 
 namespace sori::test {
 
-namespace {
-
-// Counted as the trainer counts them.
-std::string utterance(int step, const std::string& dataset, int line, const std::string& ref, const std::string& hyp) {
+std::string validation_row(int step, const std::string& dataset, int line, const std::string& ref,
+                           const std::string& hyp) {
   ErrorCounts c;
   c.add(ref, hyp);
   return nlohmann::json{{"step", step}, {"dataset", dataset}, {"where", dataset + ".jsonl:" + std::to_string(line)},
@@ -23,8 +21,6 @@ std::string utterance(int step, const std::string& dataset, int line, const std:
              .dump() +
          "\n";
 }
-
-}  // namespace
 
 void write_synthetic_run(const std::string& dir, const SyntheticRun& o) {
   std::string metrics;
@@ -62,14 +58,14 @@ void write_synthetic_run(const std::string& dir, const SyntheticRun& o) {
  {"file": "step_200.ckpt", "step": 200, "epoch": 2, "metrics": {"val_cer": 0.08, "val_wer": 0.2, "val_cer/dev_a": 0.07}}]
 )");
   write_text(dir + "/validation/rank0.jsonl",
-             utterance(200, "dev_a", 1, "the cat sat on the mat", "the bat sat on mat") +
-                 utterance(200, "dev_a", 2, "kitten", "sitting") +
-                 utterance(200, "dev_b", 3, "<script>alert('x')</script>", "script alert x") +
-                 utterance(200, "dev_b", 4, "perfect match", "perfect match"));
+             validation_row(200, "dev_a", 1, "the cat sat on the mat", "the bat sat on mat") +
+                 validation_row(200, "dev_a", 2, "kitten", "sitting") +
+                 validation_row(200, "dev_b", 3, "<script>alert('x')</script>", "script alert x") +
+                 validation_row(200, "dev_b", 4, "perfect match", "perfect match"));
   write_text(dir + "/validation/rank1.jsonl",
-             utterance(200, "dev_b", 5, "안녕 하세요", "안녕하세요") +
-                 utterance(200, "dev_a", 6, "a b c d", "a x c d e"));
-  write_text(dir + "/validation/rank2.jsonl", utterance(150, "dev_a", 7, "old validation", "nothing right"));
+             validation_row(200, "dev_b", 5, "안녕 하세요", "안녕하세요") +
+                 validation_row(200, "dev_a", 6, "a b c d", "a x c d e"));
+  write_text(dir + "/validation/rank2.jsonl", validation_row(150, "dev_a", 7, "old validation", "nothing right"));
 }
 
 }  // namespace sori::test

@@ -16,4 +16,9 @@ struct SyntheticRun {
 
 void write_synthetic_run(const std::string& dir, const SyntheticRun& options = {});
 
+// One line of validation/rank<R>.jsonl: `line` of manifest `dataset`, with the edits and counts the
+// trainer would record for it.
+std::string validation_row(int step, const std::string& dataset, int line, const std::string& reference,
+                           const std::string& hypothesis);
+
 }  // namespace sori::test

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <numeric>
 #include <string>
 
 #include "report/png_image.h"
@@ -73,8 +74,11 @@ TEST(ReportCli, PlotPngThroughGnuplot) {
   TempDir dir;
   sori::test::write_synthetic_run(dir.path("a"));
   sori::test::write_synthetic_run(dir.path("b"), {0.5, false});
-  const auto r = sori_run("plot --run " + dir.path("a") + " --run " + dir.path("b") + " --output " + dir.path("c.png"));
+  std::filesystem::create_directories(dir.path("tmp"));
+  const auto r = run_command("env TMPDIR=" + dir.path("tmp") + " " + SORI_BINARY + " plot --run " + dir.path("a") +
+                             " --run " + dir.path("b") + " --output " + dir.path("c.png"));
   ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path("tmp"))) << "gnuplot's scratch folder was left behind";
   const auto png = sori::test::decode_png(read_text(dir.path("c.png")));
   ASSERT_TRUE(png.ok) << png.error;
   EXPECT_EQ(png.width, 1200);
@@ -82,6 +86,26 @@ TEST(ReportCli, PlotPngThroughGnuplot) {
   // Both runs' colours are drawn (the palette's first two).
   EXPECT_GT(sori::test::count_pixels(png, 0x00, 0x72, 0xb2, 8), 500u);
   EXPECT_GT(sori::test::count_pixels(png, 0xd5, 0x5e, 0x00, 8), 500u);
+}
+
+// gnuplot works in a fresh mkdtemp folder under TMPDIR, removed when it fails too.
+TEST(ReportCli, AFailingGnuplotLeavesNoScratchFolder) {
+  TempDir dir;
+  sori::test::write_synthetic_run(dir.path("run"));
+  // It records where its script is, and that folder's mode, before failing.
+  sori::test::write_text(dir.path("bin/gnuplot"), "#!/bin/sh\n/bin/ls -ld \"${1%/*}\" > " + dir.path("seen") +
+                                                      "\necho 'gnuplot broke' >&2\nexit 3\n");
+  std::filesystem::permissions(dir.path("bin/gnuplot"), std::filesystem::perms::owner_all);
+  std::filesystem::create_directories(dir.path("tmp"));
+  const auto r = run_command("env PATH=" + dir.path("bin") + " TMPDIR=" + dir.path("tmp") + " " + SORI_BINARY +
+                             " plot --run " + dir.path("run") + " --output " + dir.path("c.png"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("failed (exit status 3): gnuplot broke"), std::string::npos) << r.output;
+  const auto seen = read_text(dir.path("seen"));
+  EXPECT_EQ(seen.rfind("drwx------ ", 0), 0u) << seen;
+  EXPECT_NE(seen.find(" " + dir.path("tmp") + "/sori_plot."), std::string::npos) << seen;
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path("tmp"))) << "gnuplot's scratch folder was left behind";
+  EXPECT_FALSE(std::filesystem::exists(dir.path("c.png")));
 }
 
 TEST(ReportCli, PlotPngWithoutGnuplotSaysWhatToInstall) {
@@ -97,9 +121,40 @@ TEST(ReportCli, PlotPngWithoutGnuplotSaysWhatToInstall) {
   EXPECT_FALSE(std::filesystem::exists(dir.path("c.png")));
 }
 
+// One utterance of the report's HTML, its head and alignment, found by the manifest line it names.
+std::string utterance_html(const std::string& html, const std::string& where) {
+  const auto at = html.find("<code>" + where + "</code>");
+  if (at == std::string::npos) return "";
+  const auto from = html.rfind("<div class=\"utt\">", at);
+  return html.substr(from, html.find("</details>", at) - from);
+}
+
+// Pixels of a colour in the rows below the first band of rows that hold it.
+std::size_t pixels_below_first_band(const sori::test::PngImage& png, int r, int g, int b) {
+  const auto rows = sori::test::count_pixels_per_row(png, r, g, b, 4);
+  std::size_t y = 0;
+  while (y < rows.size() && rows[y] == 0) ++y;
+  while (y < rows.size() && rows[y] > 0) ++y;
+  return std::accumulate(rows.begin() + static_cast<std::ptrdiff_t>(y), rows.end(), std::size_t{0});
+}
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
+}
+
 TEST(ReportCli, ReportRendersInAHeadlessBrowser) {
   TempDir dir;
   sori::test::write_synthetic_run(dir.path("run"));
+  // An utterance whose edits are known: between four anchors 6 letters deleted, 8 substituted and
+  // 7 inserted. No letter occurs twice, and each anchor is longer than the edits on either side of
+  // it, so keeping the anchors aligned is the one minimal alignment (21 edits).
+  const std::string reference = "ABCDEqrstuvFGHIJabcdefghKLMNOPQRST";
+  const std::string hypothesis = "ABCDEFGHIJijklmnopKLMNOwxyz012PQRST";
+  sori::test::write_text(dir.path("run/validation/rank1.jsonl"),
+                         read_text(dir.path("run/validation/rank1.jsonl")) +
+                             sori::test::validation_row(200, "dev_b", 9, reference, hypothesis));
   const auto r = sori_run("report --run " + dir.path("run"));
   ASSERT_EQ(r.status, 0) << r.output;
   const auto html = read_text(dir.path("run/report.html"));
@@ -108,11 +163,26 @@ TEST(ReportCli, ReportRendersInAHeadlessBrowser) {
   EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg"));  // nothing fetched: the SVG namespace only
   EXPECT_EQ(html.find("https://"), std::string::npos);
 
-  const std::string chromium = find_program({"chromium-headless-shell", "chromium", "chromium-browser"});
-  if (chromium.empty()) GTEST_SKIP() << "no headless chromium (apt-get install chromium-headless-shell)";
+  // Each edit is one highlighted cell of its kind, reference above hypothesis; the colour key
+  // (class "key") is not counted.
+  const auto known = utterance_html(html, "dev_b.jsonl:9");
+  ASSERT_FALSE(known.empty()) << "the utterance dev_b.jsonl:9 is not in the report";
+  EXPECT_EQ(count_of(known, "<span class=\"a sub\">"), 8u) << known;
+  EXPECT_EQ(count_of(known, "<span class=\"a del\">"), 6u) << known;
+  EXPECT_EQ(count_of(known, "<span class=\"a ins\">"), 7u) << known;
+  EXPECT_EQ(count_of(known, "<span class=\"a\">"), 20u) << known;  // the anchors, unhighlighted
+  EXPECT_NE(known.find("<span class=\"a del\"><span>q</span><span></span></span>"), std::string::npos) << known;
+  EXPECT_NE(known.find("<span class=\"a sub\"><span>a</span><span>i</span></span>"), std::string::npos) << known;
+  EXPECT_NE(known.find("<span class=\"a ins\"><span></span><span>w</span></span>"), std::string::npos) << known;
+  EXPECT_NE(known.find("CER 61.8% (21/34)"), std::string::npos) << known;
+
+  // The screenshot: the binary the issue names (Debian's chromium-headless-shell), nothing else.
+  const std::string chromium = find_program({"chromium-headless-shell"});
+  if (chromium.empty())
+    GTEST_SKIP() << "chromium-headless-shell is not installed (apt-get install chromium-headless-shell)";
   // --no-sandbox: chromium refuses to run as root otherwise (CI containers); a profile of its own
   // keeps it out of $HOME.
-  const auto shot = run_command("timeout 60 " + chromium + " --headless --no-sandbox --disable-gpu --hide-scrollbars "
+  const auto shot = run_command("timeout 60 " + chromium + " --no-sandbox --disable-gpu --hide-scrollbars "
                                 "--user-data-dir=" + dir.path("profile") + " --window-size=1280,3000 --screenshot=" +
                                 dir.path("shot.png") + " file://" + dir.path("run/report.html"));
   ASSERT_TRUE(std::filesystem::exists(dir.path("shot.png"))) << shot.output;
@@ -123,11 +193,12 @@ TEST(ReportCli, ReportRendersInAHeadlessBrowser) {
   const double white = static_cast<double>(sori::test::count_pixels(png, 255, 255, 255));
   // Text, tables and curves cover a few percent of a page; a blank or failed page none.
   EXPECT_GT(1 - white / pixels, 0.03) << "the screenshot is nearly blank";
-  // The curves (the run's colour) and each kind of edit (their background colours) are on screen.
   EXPECT_GT(sori::test::count_pixels(png, 0x00, 0x72, 0xb2, 8), 1000u) << "no curves";
-  EXPECT_GT(sori::test::count_pixels(png, 0xff, 0xc9, 0x66, 4), 500u) << "no substitutions";
-  EXPECT_GT(sori::test::count_pixels(png, 0x8f, 0xd9, 0x8f, 4), 500u) << "no insertions";
-  EXPECT_GT(sori::test::count_pixels(png, 0xff, 0x9c, 0x9c, 4), 500u) << "no deletions";
+  // The edit colours fill cells below the colour key (one line above every alignment), at least
+  // the known utterance's: about 10 x 37 pixels a cell, 100 asked for.
+  EXPECT_GE(pixels_below_first_band(png, 0xff, 0xc9, 0x66), 8 * 100u) << "substitutions not highlighted";
+  EXPECT_GE(pixels_below_first_band(png, 0xff, 0x9c, 0x9c), 6 * 100u) << "deletions not highlighted";
+  EXPECT_GE(pixels_below_first_band(png, 0x8f, 0xd9, 0x8f), 7 * 100u) << "insertions not highlighted";
 }
 
 }  // namespace

@@ -337,13 +337,42 @@ TEST(ReportHtml, DamagedPartsAreReportedNotFatal) {
   const auto run = read_run(dir.path("run"));
   ASSERT_EQ(run.problems.size(), 3u);
   const auto html = render_html_report(run);
-  EXPECT_NE(html.find("index.json: not readable"), std::string::npos);
+  EXPECT_NE(html.find("index.json: damaged, not used"), std::string::npos);
   EXPECT_NE(html.find("run_info.json: not shown"), std::string::npos);
   EXPECT_NE(html.find("rank0.jsonl:1"), std::string::npos);
   EXPECT_THROW(read_run(dir.path("nowhere")), Error);
   write_text(dir.path("empty/notes.txt"), "x");
   const auto e = test::error_text([&] { read_run(dir.path("empty")); });
   EXPECT_NE(e.find("not a run directory"), std::string::npos) << e;
+}
+
+// index.json is untrusted: a step or epoch that is not an integer (1e300 converted to int64 is
+// undefined behaviour) makes the index damaged, shown on the page; no checkpoint gets its values.
+TEST(ReportHtml, AnIndexWithANonIntegerStepIsDamagedNotConverted) {
+  for (const auto* bad :
+       {R"("step": 1e300, "epoch": 2)", R"("step": 200, "epoch": 2.5)", R"("step": "200", "epoch": 2)"}) {
+    TempDir dir;
+    test::write_synthetic_run(dir.path("run"));
+    write_text(dir.path("run/checkpoints/index.json"),
+               std::string(R"([{"file": "step_150.ckpt", "step": 150, "epoch": 1, "metrics": {"val_cer": 0.1}},
+ {"file": "step_200.ckpt", )") + bad + R"(, "metrics": {"val_cer": 0.08}}])");
+    const auto run = read_run(dir.path("run"));
+    ASSERT_EQ(run.problems.size(), 1u) << bad;
+    const auto& problem = run.problems[0];
+    EXPECT_NE(problem.find(dir.path("run/checkpoints/index.json") + ": damaged"), std::string::npos) << problem;
+    EXPECT_NE(problem.find("row 2 (step_200.ckpt)"), std::string::npos) << problem;
+    EXPECT_NE(problem.find("expected an integer"), std::string::npos) << problem;
+    ASSERT_EQ(run.checkpoints.size(), 5u);
+    for (const auto& c : run.checkpoints) {
+      EXPECT_FALSE(c.indexed) << c.file;  // the good row 1 too: the index as a whole is untrusted
+      EXPECT_EQ(c.step, -1) << c.file;
+      EXPECT_TRUE(c.metrics.empty()) << c.file;
+    }
+    const auto html = render_html_report(run);
+    EXPECT_NE(html.find("<div class=\"problems\">"), std::string::npos);
+    EXPECT_NE(html.find("index.json: damaged, not used (row 2 (step_200.ckpt)"), std::string::npos) << bad;
+    EXPECT_EQ(count_of(html, "not in index.json"), 5u);
+  }
 }
 
 }  // namespace
