@@ -33,9 +33,8 @@ void Trainer::State::validate(bool scheduled) {
   std::string utterances;  // this rank's share, one JSON line per utterance (run_validation_path)
   for (auto& [name, ds] : data->val_sets) {
     const auto ev = evaluate(model, ds, *data->tokenizer, eo);
-    tensorboard([&](EventFileWriter& w) {
-      w.text("val/examples/" + name, progress.step, validation_examples_markdown(ev, 5));
-    });
+    const std::string tag = "val/examples/" + name;  // C++17 lambdas cannot capture a structured binding
+    tensorboard([&](EventFileWriter& w) { w.text(tag, progress.step, validation_examples_markdown(ev, 5)); });
     utterances += validation_result_lines(ev, ds, name, progress.step);
     auto counts = ev.counts;
     auto t = torch::tensor({counts.char_edits, counts.chars, counts.word_edits, counts.words, counts.nospace_edits,
