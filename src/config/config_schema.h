@@ -213,6 +213,12 @@ template <class V> void visit_fields(V& v, CheckpointConfig& c) {
   v("on_write_error", c.on_write_error,
     "A checkpoint that cannot be written (disk full, I/O error): `stop` ends the run with an error, `continue` "
     "logs it and trains on");
+  v("async_write", c.async_write,
+    "Write checkpoints on a background thread from a copy of the state taken at the step boundary, so the step "
+    "loop does not wait for the write (it holds one more copy of model and optimizer in host memory). A new save "
+    "waits for the previous write; a failed write counts at the next save. Off by default: a `kill -9` loses the "
+    "write in flight, so up to two save intervals instead of one. The final and the preemption checkpoints are "
+    "always complete before the run exits");
   v("early_stopping", c.early_stopping, "Early stopping on `checkpoint.monitor`.");
 }
 

@@ -10,54 +10,145 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "sori/core/error.h"
 
 namespace sori {
 
 void write_file_atomic(const std::string& path, const std::string& contents) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  if (target.has_parent_path()) fs::create_directories(target.parent_path());
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  SORI_CHECK(fd >= 0, "cannot write ", tmp, ": ", std::strerror(errno));
-  // Any failure (a full disk shows up in write, fsync or close) removes the temporary file and
-  // leaves `path` as it was.
-  const auto fail = [&](const char* what, int err, bool open) {
-    if (open) ::close(fd);
-    ::unlink(tmp.c_str());
-    SORI_FAIL("cannot write ", path, ": ", what, " of ", tmp, " failed: ", std::strerror(err));
-  };
-  std::size_t done = 0;
-  while (done < contents.size()) {
-    const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail("write", errno, true);
-    done += static_cast<std::size_t>(n);
+  AtomicFile file(path);
+  file.write(contents.data(), contents.size());
+  file.commit();
+}
+
+namespace {
+
+constexpr std::size_t kAtomicFileBuffer = 1 << 20;
+
+}  // namespace
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp." + std::to_string(::getpid())) {
+  const std::filesystem::path target(path_);
+  if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path());
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  SORI_CHECK(fd_ >= 0, "cannot write ", tmp_, ": ", std::strerror(errno));
+  buffer_.reserve(kAtomicFileBuffer);
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ < 0) return;  // committed, or failed (which cleaned up)
+  ::close(fd_);
+  ::unlink(tmp_.c_str());
+}
+
+// Any failure (a full disk shows up in write, fsync or close) removes the temporary file and
+// leaves `path` as it was.
+void AtomicFile::fail(const char* what, int err) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  ::unlink(tmp_.c_str());
+  SORI_FAIL("cannot write ", path_, ": ", what, " of ", tmp_, " failed: ", std::strerror(err));
+}
+
+void AtomicFile::write(const void* data, std::size_t n) {
+  SORI_CHECK(fd_ >= 0, "cannot write ", path_, ": the file is already committed or failed");
+  const auto* bytes = static_cast<const char*>(data);
+  if (buffer_.size() + n <= kAtomicFileBuffer) {
+    buffer_.insert(buffer_.end(), bytes, bytes + n);
+    return;
   }
+  flush();
+  if (n < kAtomicFileBuffer) {
+    buffer_.insert(buffer_.end(), bytes, bytes + n);
+    return;
+  }
+  for (std::size_t done = 0; done < n;) {  // large pieces (tensor data) go straight to the file
+    const ssize_t w = ::write(fd_, bytes + done, n - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) fail("write", errno);
+    done += static_cast<std::size_t>(w);
+  }
+  written_ += n;
+}
+
+void AtomicFile::flush() {
+  for (std::size_t done = 0; done < buffer_.size();) {
+    const ssize_t w = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) fail("write", errno);
+    done += static_cast<std::size_t>(w);
+  }
+  written_ += buffer_.size();
+  buffer_.clear();
+}
+
+void AtomicFile::write_at(std::uint64_t offset, const void* data, std::size_t n) {
+  SORI_CHECK(fd_ >= 0, "cannot write ", path_, ": the file is already committed or failed");
+  SORI_CHECK(offset + n <= size(), "AtomicFile::write_at(", offset, ", ", n, ") of ", path_, ": only ", size(),
+             " bytes are written; it overwrites, never extends");
+  flush();
+  const auto* bytes = static_cast<const char*>(data);
+  for (std::size_t done = 0; done < n;) {
+    const ssize_t w = ::pwrite(fd_, bytes + done, n - done, static_cast<off_t>(offset + done));
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) fail("write", errno);
+    done += static_cast<std::size_t>(w);
+  }
+}
+
+void AtomicFile::commit() {
+  SORI_CHECK(fd_ >= 0, "cannot write ", path_, ": the file is already committed or failed");
+  flush();
   // Test-only: widen the window between write and rename so that fault-injection tests
   // (tests/reliability) can kill a process inside a write.
   if (const char* delay = std::getenv("SORI_TEST_WRITE_DELAY_MS")) ::usleep(static_cast<useconds_t>(std::atoi(delay)) * 1000);
-  if (::fsync(fd) != 0) fail("fsync", errno, true);
-  if (::close(fd) != 0) fail("close", errno, false);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) fail("rename", errno, false);
+  if (::fsync(fd_) != 0) fail("fsync", errno);
+  const int closed = ::close(fd_);
+  fd_ = -1;
+  if (closed != 0) {
+    const int err = errno;
+    ::unlink(tmp_.c_str());
+    SORI_FAIL("cannot write ", path_, ": close of ", tmp_, " failed: ", std::strerror(err));
+  }
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp_.c_str());
+    SORI_FAIL("cannot write ", path_, ": rename of ", tmp_, " failed: ", std::strerror(err));
+  }
   // The rename itself survives a power cut only once the directory is synced.
+  const std::filesystem::path target(path_);
   const auto dir = target.has_parent_path() ? target.parent_path().string() : std::string(".");
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  SORI_CHECK(dfd >= 0, "cannot open directory ", dir, " to sync the rename of ", path, ": ", std::strerror(errno));
+  SORI_CHECK(dfd >= 0, "cannot open directory ", dir, " to sync the rename of ", path_, ": ", std::strerror(errno));
   const int synced = ::fsync(dfd);
   const int err = errno;
   ::close(dfd);
   // Some network and FUSE filesystems cannot sync a directory (EINVAL, ENOTSUP): the file itself
   // is complete and renamed, so that is no error.
   SORI_CHECK(synced == 0 || err == EINVAL || err == ENOTSUP || err == EROFS, "cannot sync directory ", dir,
-             " after writing ", path, ": ", std::strerror(err));
+             " after writing ", path_, ": ", std::strerror(err));
 }
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   SORI_CHECK(in, "cannot open ", path);
+  // Read in one piece when the size is known (a checkpoint is up to GBs: a stringstream would
+  // copy it twice); streams without a size (pipes) are read to their end.
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<std::streamoff>(in.tellg());
+  if (size >= 0) {
+    in.seekg(0, std::ios::beg);
+    std::string contents(static_cast<std::size_t>(size), '\0');
+    in.read(contents.data(), size);
+    SORI_CHECK(in.gcount() == size, "cannot read ", path, ": expected ", size, " bytes, read ", in.gcount());
+    if (in.peek() == std::char_traits<char>::eof()) return contents;
+    in.clear();  // the file grew while read: the rest too
+    std::stringstream rest;
+    rest << in.rdbuf();
+    return contents + rest.str();
+  }
+  in.clear();
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();

@@ -1,11 +1,14 @@
 #include "sori/train/checkpoint.h"
 
 #include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/export.h>
 #include <torch/csrc/jit/serialization/import_read.h>
+#include <torch/csrc/jit/serialization/pickler.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
@@ -52,7 +55,9 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
   auto model = new_dict();
   for (const auto& [k, v] : c.model) model.insert(k, v.detach().to(torch::kCPU));
   root.insert("model", model);
-  root.insert("optimizer", bytes_to_tensor(c.optimizer));
+  // A view of the bytes, not a copy: the pickler only reads it, before this function returns.
+  root.insert("optimizer", torch::from_blob(const_cast<char*>(c.optimizer.data()),
+                                            {static_cast<std::int64_t>(c.optimizer.size())}, torch::kUInt8));
   root.insert("scaler_scale", c.scaler_scale.to(torch::kCPU));
   root.insert("scaler_growth_tracker", c.scaler_growth_tracker.to(torch::kCPU));
   const auto& p = c.progress;
@@ -75,13 +80,40 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
   for (const auto& [k, v] : c.metrics) metrics.insert(k, v);
   root.insert("metrics", metrics);
 
-  const std::vector<char> payload = torch::pickle_save(root);
-  std::string file(kMagic, 8);
-  const std::uint64_t size = payload.size(), sum = fnv1a64(payload.data(), payload.size());
-  file.append(reinterpret_cast<const char*>(&size), 8);
-  file.append(reinterpret_cast<const char*>(&sum), 8);
-  file.append(payload.data(), payload.size());
-  write_file_atomic(path, file);
+  // torch::pickle_save's archive, streamed to the file: assembled in memory first, a large model's
+  // checkpoint cost several copies of itself in fresh pages (13 s for FastConformer large here,
+  // docs/PERFORMANCE.md). The header's size and checksum follow the payload.
+  std::vector<char> pickle;
+  torch::jit::Pickler pickler([&](const char* bytes, std::size_t n) { pickle.insert(pickle.end(), bytes, bytes + n); });
+  pickler.protocol();
+  pickler.pushIValue(root);
+  pickler.stop();
+  AtomicFile file(path);
+  const std::uint64_t placeholder[2] = {0, 0};
+  file.write(kMagic, 8);
+  file.write(placeholder, sizeof placeholder);
+  std::uint64_t header[2] = {0, kFnv1a64Offset};  // payload size, checksum
+  // The archive's destructor finishes the archive through this function, and an exception there
+  // would end the process: a failed write is kept and rethrown once the archive is done.
+  std::exception_ptr failure;
+  {
+    caffe2::serialize::PyTorchStreamWriter archive([&](const void* bytes, std::size_t n) {
+      if (failure) return n;
+      try {
+        file.write(bytes, n);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      header[0] += n;
+      header[1] = fnv1a64(bytes, n, header[1]);
+      return n;
+    });
+    torch::jit::writeArchiveAndTensors("data", pickle.data(), pickle.size(), pickler.tensorData(), archive);
+    archive.writeEndOfFile();
+  }
+  if (failure) std::rethrow_exception(failure);
+  file.write_at(8, header, sizeof header);
+  file.commit();
 }
 
 namespace {

@@ -65,9 +65,21 @@ void Optimizer::step() {
 std::string Optimizer::save() const {
   torch::serialize::OutputArchive archive;
   adamw_->save(archive);
-  std::ostringstream os;
-  archive.save_to(os);
-  return os.str();
+  // Reserved for the state's tensors and some headroom: a large model's state is about a GB, and
+  // a growing buffer would copy it several times over.
+  std::size_t tensor_bytes = 0;
+  for (const auto& [key, state] : adamw_->state()) {
+    const auto& s = static_cast<const torch::optim::AdamWParamState&>(*state);
+    for (const auto& t : {s.exp_avg(), s.exp_avg_sq(), s.max_exp_avg_sq()})
+      if (t.defined()) tensor_bytes += t.numel() * t.element_size();
+  }
+  std::string bytes;
+  bytes.reserve(tensor_bytes + tensor_bytes / 16 + (1 << 20));
+  archive.save_to([&bytes](const void* data, std::size_t n) {
+    bytes.append(static_cast<const char*>(data), n);
+    return n;
+  });
+  return bytes;
 }
 
 void Optimizer::load(const std::string& bytes, const torch::Device& device, const std::string& source) {

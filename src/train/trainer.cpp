@@ -44,6 +44,7 @@ void Trainer::State::setup() {
     write_file_atomic((fs::path(c.trainer.run_dir) / "config.yaml").string(), yaml);
     checkpoints = std::make_unique<CheckpointManager>(c.trainer.run_dir, c.checkpoint.save_top_k, c.checkpoint.monitor,
                                                       c.checkpoint.mode);
+    if (c.checkpoint.async_write) writer = std::make_unique<CheckpointWriter>();
     metrics = std::make_unique<MetricsLog>(run_metrics_path(c.trainer.run_dir));
   }
   const auto hosts = group->exchange("host", host_name());
@@ -228,7 +229,7 @@ TrainSummary Trainer::fit() {
     if (r.preempted) {
       // No validation: the launcher's grace period (torchrun: 30 s) must cover step + checkpoint.
       // Every rank knows whether the checkpoint was written (save agrees on it).
-      SORI_CHECK(s.save_last(), "preempted at step ", step, ", but its checkpoint could not be written (see above): "
+      SORI_CHECK(s.save_last({}, /*final=*/true), "preempted at step ", step, ", but its checkpoint could not be written (see above): "
                  "the newest valid checkpoint is older; no preempted marker");
       if (s.group->is_main()) {
         s.run_dir->mark_preempted(step);
@@ -240,13 +241,13 @@ TrainSummary Trainer::fit() {
     if (s.loop->checkpoint_after(step)) s.save_last();
     if (s.options.stop_after_steps > 0 && step >= s.options.stop_after_steps) {
       spdlog::info("stopping after {} steps (--stop-after-steps)", step);
-      s.save_last();
+      s.save_last({}, /*final=*/true);
       return TrainSummary{step, s.progress.skipped_steps, s.progress.best_metric, s.progress.best_step, false};
     }
     if (r.stop) break;
   }
   s.validate(/*scheduled=*/s.progress.step >= max_steps);
-  s.save_last();
+  s.save_last({}, /*final=*/true);
   TrainSummary summary{s.progress.step, s.progress.skipped_steps, s.progress.best_metric, s.progress.best_step, s.stop};
   if (s.group->is_main())
     spdlog::info("training done: {} steps ({} skipped), best {} {:.4f} at step {}; waited for data {:.2f}% of the time",

@@ -59,52 +59,86 @@ void Trainer::State::sync_buffers() {
   if (group->distributed() && !config.trainer.sync_batchnorm) group->broadcast_from_main(model->buffers());
 }
 
-bool Trainer::State::save(const std::map<std::string, double>& m, bool ranked) {
+namespace {
+
+// A copy of its own on the host (a CPU tensor's .to(kCPU) is the tensor itself).
+torch::Tensor host_copy(const torch::Tensor& t) {
+  return t.detach().to(torch::TensorOptions().device(torch::kCPU), /*non_blocking=*/false, /*copy=*/true);
+}
+
+}  // namespace
+
+Checkpoint Trainer::State::checkpoint(const std::map<std::string, double>& m, std::vector<torch::Tensor> cpu_rng_states,
+                                      std::vector<torch::Tensor> cuda_rng_states, bool copy) const {
+  const auto own = [copy](const torch::Tensor& t) { return copy ? host_copy(t) : t; };
+  Checkpoint c;
+  c.model = state_dict(*model);
+  for (auto& [name, tensor] : c.model) tensor = own(tensor);
+  c.optimizer = optimizer->save();  // bytes: a copy already
+  c.scaler_scale = own(scaler->scale_value());
+  c.scaler_growth_tracker = own(scaler->growth_tracker());
+  c.progress = progress;
+  c.shape = shape();
+  for (const auto& state : cpu_rng_states) c.cpu_rng_states.push_back(own(state));
+  for (const auto& state : cuda_rng_states) c.cuda_rng_states.push_back(own(state));
+  c.config_yaml = config_to_yaml(config);
+  c.tokenizer_files = data->tokenizer_files;
+  c.metrics = m;
+  return c;
+}
+
+bool Trainer::State::save(const std::map<std::string, double>& m, bool ranked, bool final) {
   sync_buffers();
   const auto [cpu, cuda] = capture_rng_state(device);
-  Checkpoint c;
-  std::string failure;  // rank 0's write error
-  for (const auto& state : group->all_gather(cpu.to(device))) c.cpu_rng_states.push_back(state.cpu());
+  std::vector<torch::Tensor> cpu_states, cuda_states;
+  for (const auto& state : group->all_gather(cpu.to(device))) cpu_states.push_back(state.cpu());
   if (cuda.defined())
-    for (const auto& state : group->all_gather(cuda.to(device))) c.cuda_rng_states.push_back(state.cpu());
+    for (const auto& state : group->all_gather(cuda.to(device))) cuda_states.push_back(state.cpu());
+  const bool async = config.checkpoint.async_write, background = async && !final;
+  // The write in flight first: this save waits for it (one at a time, none skipped), and its
+  // failure counts now, before another write is attempted.
+  if (async) agree(writer ? writer->wait() : CheckpointWriter::Outcome{});
+  CheckpointWriter::Outcome outcome;  // rank 0's, of a write on this thread
   if (group->is_main()) {
-    c.model = state_dict(*model);
-    c.optimizer = optimizer->save();
-    c.scaler_scale = scaler->scale_value();
-    c.scaler_growth_tracker = scaler->growth_tracker();
-    c.progress = progress;
-    c.shape = shape();
-    c.config_yaml = config_to_yaml(config);
-    c.tokenizer_files = data->tokenizer_files;
-    c.metrics = m;
-    try {
-      ranked ? checkpoints->save_ranked(c) : checkpoints->save_last(c);
-    } catch (const std::exception& e) {  // sori::Error, and std::filesystem's from rename/remove
-      failure = e.what();
-    }
+    auto* manager = checkpoints.get();
+    auto write = [manager, ranked, c = checkpoint(m, std::move(cpu_states), std::move(cuda_states), background)] {
+      ranked ? manager->save_ranked(c) : manager->save_last(c);
+    };
+    if (background)
+      writer->start(progress.step, std::move(write));
+    else
+      outcome = CheckpointWriter::run(progress.step, std::move(write));
   }
-  // Also the barrier: no rank runs ahead of a checkpoint that may yet fail to write, and every
-  // rank learns whether it did, so all stop or all go on together.
-  auto failed = torch::full({1}, failure.empty() ? 0.0 : 1.0, torch::TensorOptions().dtype(torch::kFloat64).device(device));
+  return background || agree(outcome);
+}
+
+bool Trainer::State::agree(const CheckpointWriter::Outcome& outcome) {
+  // Also the barrier: no rank runs ahead of a write whose outcome is not known yet (a background
+  // one's is known at the next save). The step rides along: under checkpoint.async_write it is an
+  // earlier save's, which only rank 0 knows.
+  auto failed = torch::tensor({outcome.failed() ? 1.0 : 0.0, outcome.failed() ? static_cast<double>(outcome.step) : 0.0},
+                              torch::TensorOptions().dtype(torch::kFloat64).device(device));
   group->all_reduce_sum(failed);
-  if (failed.item<double>() == 0) return true;
-  const std::string why = failure.empty() ? "rank 0 could not write it" : failure;
-  SORI_CHECK(config.checkpoint.on_write_error == "continue", "checkpoint at step ", progress.step,
-             " not written: ", why, ". The previous checkpoints are intact: free space and continue with "
-             "--resume auto, or set checkpoint.on_write_error=continue to train on through such errors");
+  failed = failed.cpu();
+  if (failed[0].item<double>() == 0) return true;
+  const auto step = static_cast<std::int64_t>(failed[1].item<double>());
+  const std::string why = outcome.failed() ? outcome.error : "rank 0 could not write it";
+  SORI_CHECK(config.checkpoint.on_write_error == "continue", "checkpoint at step ", step, " not written: ", why,
+             ". The previous checkpoints are intact: free space and continue with --resume auto, or set "
+             "checkpoint.on_write_error=continue to train on through such errors");
   if (group->is_main())
     spdlog::error("checkpoint at step {} NOT written: {}; the previous checkpoints are intact, training continues "
-                  "(checkpoint.on_write_error: continue)", progress.step, why);
+                  "(checkpoint.on_write_error: continue)", step, why);
   return false;
 }
 
 // `last` carries the metrics of a validation at its step, so a resume from it knows that step
 // was validated (and one preempted before its scheduled validation knows it was not).
-bool Trainer::State::save_last(const std::map<std::string, double>& m) {
+bool Trainer::State::save_last(const std::map<std::string, double>& m, bool final) {
   // Event records on disk no later than the checkpoint: after a machine crash the resumed run
   // logs again from the checkpoint on, and TensorBoard must not have a gap before it.
   tensorboard([](EventFileWriter& w) { w.flush(); });
-  return save(m.empty() && last_validated == progress.step ? last_metrics : m, false);
+  return save(m.empty() && last_validated == progress.step ? last_metrics : m, /*ranked=*/false, final);
 }
 
 }  // namespace sori

@@ -27,6 +27,7 @@
 #include "sori/dist/process_group.h"
 #include "sori/dist/sync_batch_norm.h"
 #include "sori/train/checkpoint.h"
+#include "sori/train/checkpoint_writer.h"
 #include "sori/train/evaluate.h"
 #include "sori/train/event_file.h"
 #include "sori/train/loop_schedule.h"
@@ -61,6 +62,9 @@ struct Trainer::State {
   std::unique_ptr<LoopSchedule> loop;
   std::unique_ptr<LrSchedule> schedule;
   std::unique_ptr<CheckpointManager> checkpoints;  // rank 0
+  // Rank 0 with checkpoint.async_write. After `checkpoints`, so destroyed first: its destructor
+  // waits for the write in flight, which uses them.
+  std::unique_ptr<CheckpointWriter> writer;
   std::unique_ptr<MetricsLog> metrics;             // rank 0
   std::unique_ptr<MetricsLog> utterance_log;       // this rank's, with trainer.log_utterances
   std::unique_ptr<EventFileWriter> events;         // rank 0: TensorBoard; null after a write error
@@ -75,9 +79,21 @@ struct Trainer::State {
   // scheduled = false: the end of a run cut short (max_time_s, a stop request), which an
   // uninterrupted run would not validate at.
   void validate(bool scheduled = true);
-  // Both return whether the checkpoint was written (false only under on_write_error: continue).
-  bool save_last(const std::map<std::string, double>& metrics = {});
-  bool save(const std::map<std::string, double>& metrics, bool ranked);
+  // With checkpoint.async_write, rank 0 writes in the background from a copy, and the next save
+  // waits for that write and agrees on its outcome first. `final`: the run ends after it
+  // (preemption, --stop-after-steps, the end of fit), so it writes on this thread and its
+  // checkpoint is complete when any rank returns. Both return false when this save's own write
+  // failed (only under on_write_error: continue); a background write's failure is only known at
+  // the next save, which logs it or stops the run.
+  bool save_last(const std::map<std::string, double>& metrics = {}, bool final = false);
+  bool save(const std::map<std::string, double>& metrics, bool ranked, bool final = false);
+  // What is written: this step's state, with the gathered RNG states of every rank. `copy`: every
+  // tensor is a copy of its own, for a background write while training goes on.
+  Checkpoint checkpoint(const std::map<std::string, double>& metrics, std::vector<torch::Tensor> cpu_rng_states,
+                        std::vector<torch::Tensor> cuda_rng_states, bool copy) const;
+  // Every rank learns whether rank 0's write failed (`outcome` is rank 0's), so that all stop or
+  // all go on together under checkpoint.on_write_error. Returns whether it was written.
+  bool agree(const CheckpointWriter::Outcome& outcome);
   void sync_buffers();
   void log_utterances(const std::vector<Batch>& micro_batches) const;
   // TensorBoard is for reading the run: a failed write is reported once and ends TensorBoard

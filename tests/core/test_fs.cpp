@@ -1,5 +1,5 @@
-// write_file_atomic: a failed write (here a full disk, simulated with RLIMIT_FSIZE) leaves the
-// previous file intact and no temporary file behind.
+// write_file_atomic and AtomicFile: a failed write (here a full disk, simulated with RLIMIT_FSIZE)
+// leaves the previous file intact and no temporary file behind; read_file reads what they wrote.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -40,4 +40,65 @@ TEST(WriteFileAtomic, AFullDiskLeavesThePreviousFileAndNoTemporary) {
   EXPECT_EQ(test::read_text(path), "previous");
   for (const auto& f : std::filesystem::directory_iterator(dir.path()))
     EXPECT_EQ(f.path().filename(), "checkpoint.bin") << "left behind: " << f.path();
+}
+
+// AtomicFile (checkpoints stream through it): pieces of every size, a header written last, and
+// nothing at the path before commit().
+TEST(AtomicFile, WritesPiecesAndAHeaderLastAndAppearsOnlyAtCommit) {
+  test::TempDir dir;
+  const auto path = dir.path("big.bin");
+  std::string expected = "HEADER??";
+  {
+    AtomicFile file(path);
+    file.write("HEADER??", 8);
+    for (int i = 0; i < 1000; ++i) {  // small pieces, buffered
+      const std::string piece = std::to_string(i) + ",";
+      file.write(piece.data(), piece.size());
+      expected += piece;
+    }
+    const std::string large(3 << 20, 'L');  // larger than the buffer: straight to the file
+    file.write(large.data(), large.size());
+    expected += large;
+    file.write("tail", 4);
+    expected += "tail";
+    EXPECT_EQ(file.size(), expected.size());
+    file.write_at(6, "OK", 2);
+    expected.replace(6, 2, "OK");
+    const auto error = test::error_text([&] { file.write_at(file.size() - 1, "xy", 2); });
+    EXPECT_NE(error.find("never extends"), std::string::npos) << error;
+    EXPECT_FALSE(std::filesystem::exists(path)) << "visible before commit()";
+    file.commit();
+  }
+  EXPECT_EQ(read_file(path), expected);
+  for (const auto& f : std::filesystem::directory_iterator(dir.path()))
+    EXPECT_EQ(f.path().filename(), "big.bin") << "left behind: " << f.path();
+}
+
+TEST(AtomicFile, DestroyedUncommittedLeavesThePreviousFileAndNoTemporary) {
+  test::TempDir dir;
+  const auto path = dir.path("last.ckpt");
+  write_file_atomic(path, "previous");
+  {
+    AtomicFile file(path);
+    const std::string piece(2 << 20, 'x');
+    file.write(piece.data(), piece.size());
+  }  // an exception between write and commit, say
+  EXPECT_EQ(test::read_text(path), "previous");
+  for (const auto& f : std::filesystem::directory_iterator(dir.path()))
+    EXPECT_EQ(f.path().filename(), "last.ckpt") << "left behind: " << f.path();
+}
+
+// read_file reads a file in one piece when its size is known, and files that report no size
+// (procfs) to their end.
+TEST(ReadFile, ReadsWholeFilesAndFilesWithoutASize) {
+  test::TempDir dir;
+  std::string contents(5 << 20, '\0');
+  for (std::size_t i = 0; i < contents.size(); ++i) contents[i] = static_cast<char>(i * 7919 % 251);
+  write_file_atomic(dir.path("f.bin"), contents);
+  EXPECT_EQ(read_file(dir.path("f.bin")), contents);
+  write_file_atomic(dir.path("empty"), "");
+  EXPECT_EQ(read_file(dir.path("empty")), "");
+  EXPECT_NE(read_file("/proc/self/status").find("Pid:"), std::string::npos);
+  const auto error = test::error_text([&] { read_file(dir.path("missing")); });
+  EXPECT_NE(error.find("cannot open " + dir.path("missing")), std::string::npos) << error;
 }

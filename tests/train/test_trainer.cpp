@@ -511,7 +511,8 @@ TEST(Trainer, AnOutOfMemoryStepIsDroppedAndCounted) {
 
 // A checkpoint write that fails (a full disk, simulated with a 200 KiB file-size limit and
 // SIGXFSZ ignored, so writes fail with EFBIG): reported; the previous checkpoints stay loadable;
-// the run stops (default) or trains on (checkpoint.on_write_error=continue).
+// the run stops (default) or trains on (checkpoint.on_write_error=continue). The same for a write
+// in the background (checkpoint.async_write), whose failure is found at the next save.
 TEST(Checkpoint, AWriteErrorKeepsThePreviousCheckpointsAndFollowsThePolicy) {
   test::TempDir dir;
   const auto train = test::make_tone_corpus(dir, "train", 8, 8);
@@ -522,24 +523,29 @@ TEST(Checkpoint, AWriteErrorKeepsThePreviousCheckpointsAndFollowsThePolicy) {
                           " checkpoint.every_n_steps=4 trainer.val_check_interval=1000 " + extra;
     return test::wait_exit(test::spawn({"bash", "-c", command}, {}, log));
   };
-  for (const std::string policy : {"stop", "continue"}) {
-    const auto run = dir.path(policy), log = run + ".log";
-    ASSERT_EQ(sori(run, "trainer.max_steps=4", run + ".first.log", false), 0) << test::read_text(run + ".first.log");
-    ASSERT_GT(fs::file_size(run + "/checkpoints/last.ckpt"), 200u * 1024) << "the limit must stop checkpoint writes";
-    const int status = sori(run, "--resume auto trainer.max_steps=8 checkpoint.on_write_error=" + policy, log, true);
-    const auto text = test::read_text(log);
-    EXPECT_NE(text.find("checkpoint at step 8"), std::string::npos) << text;
-    EXPECT_NE(text.find("File too large"), std::string::npos) << text;
-    if (policy == "stop") {
-      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << text;
-    } else {
-      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << text;
-      EXPECT_NE(text.find("NOT written"), std::string::npos) << text;
+  for (const std::string async : {"false", "true"}) {
+    for (const std::string policy : {"stop", "continue"}) {
+      const auto run = dir.path(policy + "_async_" + async), log = run + ".log";
+      ASSERT_EQ(sori(run, "trainer.max_steps=4", run + ".first.log", false), 0) << test::read_text(run + ".first.log");
+      ASSERT_GT(fs::file_size(run + "/checkpoints/last.ckpt"), 200u * 1024) << "the limit must stop checkpoint writes";
+      const int status = sori(run, "--resume auto trainer.max_steps=8 checkpoint.async_write=" + async +
+                                       " checkpoint.on_write_error=" + policy, log, true);
+      const auto text = test::read_text(log);
+      EXPECT_NE(text.find("checkpoint at step 8"), std::string::npos) << text;
+      EXPECT_NE(text.find("File too large"), std::string::npos) << text;
+      if (policy == "stop") {
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << text;
+        // A write attempted after the failed one would fail too, and be logged as not written.
+        EXPECT_EQ(text.find("NOT written"), std::string::npos) << "no write after the failed one: " << text;
+      } else {
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << text;
+        EXPECT_NE(text.find("NOT written"), std::string::npos) << text;
+      }
+      CheckpointManager after(run, 3, "val_cer", "min");
+      const auto newest = after.newest_valid_path(nullptr);
+      ASSERT_FALSE(newest.empty());
+      EXPECT_EQ(load_checkpoint(newest).progress.step, 4) << policy << ", async " << async << ": " << newest;
     }
-    CheckpointManager after(run, 3, "val_cer", "min");
-    const auto newest = after.newest_valid_path(nullptr);
-    ASSERT_FALSE(newest.empty());
-    EXPECT_EQ(load_checkpoint(newest).progress.step, 4) << policy << ": " << newest;
   }
 }
 

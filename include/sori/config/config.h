@@ -175,6 +175,9 @@ struct CheckpointConfig {
   // A checkpoint that cannot be written (disk full, quota, I/O error): `stop` ends the run with
   // an error, `continue` logs it and trains on. The previous checkpoints stay intact either way.
   std::string on_write_error = "stop";
+  // Write checkpoints on a background thread from a copy taken at the step boundary. Off by
+  // default: a kill loses the write in flight too, up to two save intervals instead of one.
+  bool async_write = false;
   EarlyStoppingConfig early_stopping;
 };
 

@@ -2,11 +2,40 @@
 // through write_file_atomic: a crash leaves the old file or the new one, never a torn mix.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace sori {
 
 void write_file_atomic(const std::string& path, const std::string& contents);
+
+// A file written in pieces, with write_file_atomic's guarantee: nothing appears at `path` until
+// commit() (fsync, rename, directory sync), and a failure or an object destroyed uncommitted
+// removes its temporary file and leaves `path` as it was. For files too large to assemble in
+// memory first (checkpoints). Small writes are buffered. Errors are sori::Error naming `path`.
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  void write(const void* data, std::size_t n);
+  // Overwrites bytes already written at `offset` (a header whose fields are known last).
+  void write_at(std::uint64_t offset, const void* data, std::size_t n);
+  std::uint64_t size() const { return written_ + buffer_.size(); }
+  void commit();
+
+ private:
+  void flush();
+  [[noreturn]] void fail(const char* what, int err);
+  std::string path_, tmp_;
+  int fd_ = -1;
+  std::uint64_t written_ = 0;  // bytes in the file, not counting the buffer
+  std::vector<char> buffer_;
+};
 std::string read_file(const std::string& path);
 
 // An exclusive lock on a directory for as long as the object lives: flock() on <dir>/.lock,

@@ -1,0 +1,86 @@
+// What a checkpoint of a config's model costs, part by part (docs/PERFORMANCE.md): the copy of
+// the model's tensors that checkpoint.async_write takes on the training thread, the optimizer's
+// serialisation (also on the training thread, in both modes), save_checkpoint (pickle, checksum,
+// write, fsync: on the writer thread with async_write), and write_file_atomic of as many bytes
+// (the disk's share). AdamW's state is made by one step on random gradients.
+// Usage: sori_bench_checkpoint CONFIG DIR [ROUNDS] [VOCAB]; prints one line per round, then medians.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sori/config/config.h"
+#include "sori/core/fs.h"
+#include "sori/core/host_allocator.h"
+#include "sori/model/ctc_model.h"
+#include "sori/model/state_dict.h"
+#include "sori/train/checkpoint.h"
+#include "sori/train/optimizer.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+template <class F> double seconds(F&& f) {
+  const auto start = Clock::now();
+  f();
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: %s CONFIG DIR [ROUNDS] [VOCAB]\n", argv[0]);
+    return 2;
+  }
+  sori::configure_host_allocator();  // as the sori binary does
+  const auto config = sori::load_config(argv[1]);
+  const std::string dir = argv[2];
+  const int rounds = argc > 3 ? std::atoi(argv[3]) : 5;
+  const int vocab = argc > 4 ? std::atoi(argv[4]) : 128;
+  std::filesystem::create_directories(dir);
+  torch::manual_seed(0);
+  sori::CtcModel model(config.model, vocab);
+  sori::Optimizer optimizer(config.model.optim, model->parameters());
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->parameters()) p.mutable_grad() = torch::randn_like(p);
+  }
+  optimizer.step();
+
+  std::map<std::string, std::vector<double>> times;
+  const char* names[] = {"copy_model", "optimizer_save", "save_checkpoint", "write_only"};
+  for (int r = 0; r < rounds; ++r) {
+    sori::Checkpoint c;
+    times["copy_model"].push_back(seconds([&] {
+      c.model = sori::state_dict(*model);
+      for (auto& [name, t] : c.model) t = t.detach().clone();
+    }));
+    times["optimizer_save"].push_back(seconds([&] { c.optimizer = optimizer.save(); }));
+    c.scaler_scale = torch::ones({});
+    c.scaler_growth_tracker = torch::zeros({}, torch::kInt64);
+    const auto path = dir + "/bench.ckpt";
+    times["save_checkpoint"].push_back(seconds([&] { sori::save_checkpoint(path, c); }));
+    const std::string bytes(std::filesystem::file_size(path), 'x');
+    times["write_only"].push_back(seconds([&] { sori::write_file_atomic(dir + "/bytes.bin", bytes); }));
+    std::printf("round %d:", r + 1);
+    for (const auto* n : names) std::printf(" %s %.2f s", n, times[n].back());
+    std::printf(" (%.0f MB)\n", static_cast<double>(bytes.size()) / 1e6);
+    std::filesystem::remove(path);
+    std::filesystem::remove(dir + "/bytes.bin");
+  }
+  std::printf("median:");
+  for (const auto* n : names) std::printf(" %s %.2f s", n, median(times[n]));
+  std::printf("\n");
+}

@@ -1,0 +1,42 @@
+#include "sori/train/checkpoint_writer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+#include <utility>
+
+#include "sori/core/error.h"
+
+namespace sori {
+
+CheckpointWriter::~CheckpointWriter() {
+  const auto outcome = wait();
+  if (outcome.failed()) spdlog::error("checkpoint at step {} NOT written: {}", outcome.step, outcome.error);
+}
+
+void CheckpointWriter::start(std::int64_t step, std::function<void()> write) {
+  SORI_CHECK(!write_.valid(), "checkpoint writer: a write is still in flight when the one of step ", step,
+             " starts; wait() for it first (a write is never skipped)");
+  // The job owns the snapshot (a copy of model and optimizer): freed when the write ends, not
+  // when the next save collects the outcome.
+  write_ = std::async(std::launch::async, [step, write = std::move(write)]() mutable {
+    auto outcome = run(step, write);
+    write = nullptr;
+    return outcome;
+  });
+}
+
+CheckpointWriter::Outcome CheckpointWriter::wait() { return write_.valid() ? write_.get() : Outcome{}; }
+
+CheckpointWriter::Outcome CheckpointWriter::run(std::int64_t step, const std::function<void()>& write) {
+  try {
+    write();
+    return {step, ""};
+  } catch (const std::exception& e) {  // sori::Error, std::filesystem's, c10::Error from pickling
+    return {step, *e.what() ? e.what() : "an exception without a message"};
+  } catch (...) {
+    return {step, "an exception that is not a std::exception"};
+  }
+}
+
+}  // namespace sori
