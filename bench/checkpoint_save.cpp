@@ -1,8 +1,9 @@
 // What a checkpoint of a config's model costs, part by part (docs/PERFORMANCE.md): the copy of
 // the model's tensors that checkpoint.async_write takes on the training thread, the optimizer's
 // serialisation (also on the training thread, in both modes), save_checkpoint (pickle, checksum,
-// write, fsync: on the writer thread with async_write), and write_file_atomic of as many bytes
-// (the disk's share). AdamW's state is made by one step on random gradients.
+// write, fsync: on the writer thread with async_write), write_file_atomic of as many bytes (the
+// disk's share), and load_checkpoint of the file (a resume's read, checksum and unpickling).
+// AdamW's state is made by one step on random gradients.
 // Usage: sori_bench_checkpoint CONFIG DIR [ROUNDS] [VOCAB]; prints one line per round, then medians.
 #include <torch/torch.h>
 
@@ -60,7 +61,7 @@ int main(int argc, char** argv) {
   optimizer.step();
 
   std::map<std::string, std::vector<double>> times;
-  const char* names[] = {"copy_model", "optimizer_save", "save_checkpoint", "write_only"};
+  const char* names[] = {"copy_model", "optimizer_save", "save_checkpoint", "write_only", "load_checkpoint"};
   for (int r = 0; r < rounds; ++r) {
     sori::Checkpoint c;
     times["copy_model"].push_back(seconds([&] {
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
     times["save_checkpoint"].push_back(seconds([&] { sori::save_checkpoint(path, c); }));
     const std::string bytes(std::filesystem::file_size(path), 'x');
     times["write_only"].push_back(seconds([&] { sori::write_file_atomic(dir + "/bytes.bin", bytes); }));
+    times["load_checkpoint"].push_back(seconds([&] { sori::load_checkpoint(path); }));
     std::printf("round %d:", r + 1);
     for (const auto* n : names) std::printf(" %s %.2f s", n, times[n].back());
     std::printf(" (%.0f MB)\n", static_cast<double>(bytes.size()) / 1e6);

@@ -2,7 +2,7 @@
 # How long a checkpoint stops the step loop, with checkpoint.async_write off and on
 # (docs/PERFORMANCE.md). Trains CONFIG (default FastConformer-CTC large: 115 M parameters, a
 # checkpoint of 1.4 GB with AdamW's state) for STEPS steps on a few synthetic tone utterances,
-# on the CPU in fp32. There are three variants, repeated ROUNDS times in turn: no checkpoints;
+# on DEVICE (cpu) in PRECISION (32). There are three variants, repeated ROUNDS times in turn: no checkpoints;
 # `last` every EVERY steps written synchronously; the same written in the background. Each step's
 # time is the difference of consecutive `elapsed_s` in metrics.jsonl (one row per step). A save
 # runs after its step's row, so it is timed in the next step. Prints per run the median step
@@ -10,7 +10,8 @@
 # last step, then the medians over rounds. The stall of one checkpoint is the loop's excess
 # over "none" divided by the number of saves in it. That includes what a background write slows
 # down the steps it overlaps.
-# Usage: [CONFIG=...] [STEPS=31] [EVERY=10] [ROUNDS=3] [SECONDS_PER_UTT=2] [THREADS=2] [BIN=build/sori] ./bench/checkpoint_stall.sh
+# Usage: [CONFIG=...] [STEPS=31] [EVERY=10] [ROUNDS=3] [SECONDS_PER_UTT=2] [THREADS=2] [DEVICE=cpu|cuda]
+#        [PRECISION=32|bf16] [BIN=build/sori] ./bench/checkpoint_stall.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONFIG=${CONFIG:-configs/fastconformer_ctc_large.yaml}
@@ -19,6 +20,8 @@ EVERY=${EVERY:-10}
 ROUNDS=${ROUNDS:-3}
 SECONDS_PER_UTT=${SECONDS_PER_UTT:-2}
 THREADS=${THREADS:-2}
+DEVICE=${DEVICE:-cpu}
+PRECISION=${PRECISION:-32}
 BIN=${BIN:-build/sori}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -53,7 +56,7 @@ run() {  # name every async
     model.train_ds.batch_size=1 model.train_ds.batch_duration=0 model.train_ds.num_workers=1 model.train_ds.num_buckets=1 \
     model.validation_ds.batch_duration=0 model.validation_ds.batch_size=1 \
     model.tokenizer.type=char model.tokenizer.dir="$WORK/vocab" \
-    model.augmentation.speed_perturb=[1.0] trainer.device=cpu trainer.precision=32 trainer.bucket_group=1 \
+    model.augmentation.speed_perturb=[1.0] trainer.device="$DEVICE" trainer.precision="$PRECISION" trainer.bucket_group=1 \
     trainer.num_threads="$THREADS" trainer.max_steps="$STEPS" trainer.log_every_n_steps=1 \
     trainer.val_check_interval=100000 \
     checkpoint.every_n_steps="$2" checkpoint.async_write="$3" > "$dir.log" 2>&1 || { tail -20 "$dir.log"; exit 1; }

@@ -2,7 +2,8 @@
 # Run on the GPU machine (PyTorch wheel with CUDA, no package registry), from the repo root, with
 # device_debs/ carried along (scripts/device/fetch_debs.sh). Builds Sori against the wheel's
 # LibTorch with C++20, runs the whole test suite (CUDA tests included; CTEST_REGEX narrows it),
-# NCCL under torchrun and, with SORI_GPU_BENCH=1, the step comparison (bench/run_gpu.sh).
+# NCCL under torchrun and, with SORI_GPU_BENCH=1, the step comparison (bench/run_gpu.sh) and the
+# checkpoint stall of the large model in bf16 (bench/checkpoint_stall.sh).
 # SORI_BUILD_TARGET builds one target, SORI_SKIP_TESTS skips ctest. Results go to $OUT (or ./device_out).
 set -uo pipefail
 OUT=${OUT:-device_out}
@@ -44,3 +45,6 @@ fi
 # The step comparison against PyTorch eager (bench/run_gpu.sh; MODELS and PRECISIONS narrow it).
 [ -n "${SORI_GPU_BENCH:-}" ] && ./bench/run_gpu.sh > "$OUT/bench.txt" 2>&1
 grep -E '^ratio|"ratio"|failed' "$OUT/bench.txt" 2>/dev/null
+[ -n "${SORI_GPU_BENCH:-}" ] && DEVICE=cuda PRECISION=bf16 THREADS=4 SECONDS_PER_UTT=10 BIN=build-gpu/sori \
+  ./bench/checkpoint_stall.sh > "$OUT/checkpoint_stall.txt" 2>&1
+grep -E '^median' "$OUT/checkpoint_stall.txt" 2>/dev/null

@@ -218,7 +218,7 @@ template <class V> void visit_fields(V& v, CheckpointConfig& c) {
     "loop does not wait for the write (it holds one more copy of model and optimizer in host memory). A new save "
     "waits for the previous write; a failed write counts at the next save. Off by default: a `kill -9` loses the "
     "write in flight, so up to two save intervals instead of one. The final and the preemption checkpoints are "
-    "always complete before the run exits");
+    "written before the run exits, even after a failed background write");
   v("early_stopping", c.early_stopping, "Early stopping on `checkpoint.monitor`.");
 }
 

@@ -131,14 +131,18 @@ void AtomicFile::commit() {
 }
 
 std::string read_file(const std::string& path) {
+  std::error_code ec;
+  SORI_CHECK(!std::filesystem::is_directory(path, ec), "cannot read ", path, ": it is a directory");
   std::ifstream in(path, std::ios::binary);
   SORI_CHECK(in, "cannot open ", path);
-  // Read in one piece when the size is known (a checkpoint is up to GBs: a stringstream would
-  // copy it twice); streams without a size (pipes) are read to their end.
-  in.seekg(0, std::ios::end);
-  const auto size = static_cast<std::streamoff>(in.tellg());
-  if (size >= 0) {
-    in.seekg(0, std::ios::beg);
+  // A regular file is read in one piece (a checkpoint is up to GBs: a stringstream would copy it
+  // twice); anything else (pipes, procfs files, which cannot seek or report no size) to its end.
+  const auto size = std::filesystem::is_regular_file(path, ec) && in.seekg(0, std::ios::end)
+                        ? static_cast<std::streamoff>(in.tellg())
+                        : std::streamoff{-1};
+  in.clear();
+  in.seekg(0, std::ios::beg);
+  if (size > 0) {
     std::string contents(static_cast<std::size_t>(size), '\0');
     in.read(contents.data(), size);
     SORI_CHECK(in.gcount() == size, "cannot read ", path, ": expected ", size, " bytes, read ", in.gcount());
@@ -148,7 +152,6 @@ std::string read_file(const std::string& path) {
     rest << in.rdbuf();
     return contents + rest.str();
   }
-  in.clear();
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();

@@ -15,6 +15,7 @@
 #include <tuple>
 #include <nlohmann/json.hpp>
 
+#include "sori/core/crc32c.h"
 #include "sori/core/error.h"
 #include "sori/core/hash.h"
 #include "sori/core/fs.h"
@@ -25,7 +26,10 @@ namespace sori {
 namespace {
 
 namespace fs = std::filesystem;
-constexpr char kMagic[8] = {'S', 'O', 'R', 'I', 'C', 'K', 'P', 'T'};
+// The magic says which checksum the header holds: FNV-1a-64 in files written before 2026-12-03,
+// CRC-32C since (the CPU's crc32 instruction checks a GB in a tenth of the time).
+constexpr char kMagicFnv1a[8] = {'S', 'O', 'R', 'I', 'C', 'K', 'P', 'T'};
+constexpr char kMagicCrc32c[8] = {'S', 'O', 'R', 'I', 'C', 'K', 'P', 'C'};
 
 torch::Tensor bytes_to_tensor(const std::string& s) {
   auto t = torch::empty({static_cast<std::int64_t>(s.size())}, torch::kUInt8);
@@ -48,6 +52,12 @@ c10::IValue get(const GenericDict& d, const std::string& key, const std::string&
 }
 
 }  // namespace
+
+std::optional<std::uint64_t> checkpoint_checksum(std::string_view magic, const void* payload, std::size_t n) {
+  if (magic == std::string_view(kMagicCrc32c, 8)) return crc32c(payload, n);
+  if (magic == std::string_view(kMagicFnv1a, 8)) return fnv1a64(payload, n);
+  return std::nullopt;
+}
 
 void save_checkpoint(const std::string& path, const Checkpoint& c) {
   auto root = new_dict();
@@ -90,9 +100,9 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
   pickler.stop();
   AtomicFile file(path);
   const std::uint64_t placeholder[2] = {0, 0};
-  file.write(kMagic, 8);
+  file.write(kMagicCrc32c, 8);
   file.write(placeholder, sizeof placeholder);
-  std::uint64_t header[2] = {0, kFnv1a64Offset};  // payload size, checksum
+  std::uint64_t header[2] = {0, 0};  // payload size, checksum
   // The archive's destructor finishes the archive through this function, and an exception there
   // would end the process: a failed write is kept and rethrown once the archive is done.
   std::exception_ptr failure;
@@ -105,7 +115,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
         failure = std::current_exception();
       }
       header[0] += n;
-      header[1] = fnv1a64(bytes, n, header[1]);
+      header[1] = crc32c(bytes, n, static_cast<std::uint32_t>(header[1]));
       return n;
     });
     torch::jit::writeArchiveAndTensors("data", pickle.data(), pickle.size(), pickler.tensorData(), archive);
@@ -183,14 +193,16 @@ c10::IValue unpickle(const char* payload, std::size_t size, const std::string& p
 
 Checkpoint load_checkpoint(const std::string& path) {
   const std::string file = read_file(path);
-  SORI_CHECK(file.size() >= 24 && std::memcmp(file.data(), kMagic, 8) == 0, "checkpoint ", path,
-             ": not a Sori checkpoint (bad header)");
+  SORI_CHECK(file.size() >= 24, "checkpoint ", path, ": not a Sori checkpoint (", file.size(),
+             " bytes, shorter than the 24-byte header)");
   std::uint64_t size, sum;
   std::memcpy(&size, file.data() + 8, 8);
   std::memcpy(&sum, file.data() + 16, 8);
   SORI_CHECK(file.size() - 24 == size, "checkpoint ", path, ": torn file (expected ", size, " payload bytes, found ",
              file.size() - 24, ")");
-  SORI_CHECK(fnv1a64(file.data() + 24, size) == sum, "checkpoint ", path, ": checksum mismatch (corrupt file)");
+  const auto expected = checkpoint_checksum(std::string_view(file.data(), 8), file.data() + 24, size);
+  SORI_CHECK(expected, "checkpoint ", path, ": not a Sori checkpoint (bad header)");
+  SORI_CHECK(*expected == sum, "checkpoint ", path, ": checksum mismatch (corrupt file)");
   // A payload with a valid checksum but the wrong structure (another writer, or a crafted file)
   // fails inside LibTorch: reported as this file's error, like any other damage.
   try {

@@ -2,14 +2,19 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <exception>
+#include <thread>
 #include <utility>
 
 #include "sori/core/error.h"
 
 namespace sori {
 
-CheckpointWriter::~CheckpointWriter() {
+CheckpointWriter::~CheckpointWriter() { finish(); }
+
+void CheckpointWriter::finish() {
   const auto outcome = wait();
   if (outcome.failed()) spdlog::error("checkpoint at step {} NOT written: {}", outcome.step, outcome.error);
 }
@@ -19,7 +24,12 @@ void CheckpointWriter::start(std::int64_t step, std::function<void()> write) {
              " starts; wait() for it first (a write is never skipped)");
   // The job owns the snapshot (a copy of model and optimizer): freed when the write ends, not
   // when the next save collects the outcome.
-  write_ = std::async(std::launch::async, [step, write = std::move(write)]() mutable {
+  // Test-only: a pause before the job reads its snapshot, so that tests can prove training has
+  // moved on by then (a snapshot that shared the live tensors would be written changed).
+  const char* delay = std::getenv("SORI_TEST_SNAPSHOT_READ_DELAY_MS");
+  const int delay_ms = delay ? std::atoi(delay) : 0;
+  write_ = std::async(std::launch::async, [step, delay_ms, write = std::move(write)]() mutable {
+    if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     auto outcome = run(step, write);
     write = nullptr;
     return outcome;

@@ -1,34 +1,12 @@
 #include "event_proto.h"
 
-#include <array>
 #include <cstring>
 
+#include "sori/core/crc32c.h"
 #include "sori/core/error.h"
 #include "sori/train/event_file.h"
 
 namespace sori {
-
-namespace {
-
-constexpr std::array<std::uint32_t, 256> make_crc32c_table() {
-  std::array<std::uint32_t, 256> table{};
-  for (std::uint32_t i = 0; i < 256; ++i) {
-    std::uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-    table[i] = c;
-  }
-  return table;
-}
-constexpr auto kCrc32cTable = make_crc32c_table();
-
-}  // namespace
-
-std::uint32_t crc32c(const void* data, std::size_t n) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  std::uint32_t c = 0xffffffffu;
-  for (std::size_t i = 0; i < n; ++i) c = kCrc32cTable[(c ^ p[i]) & 0xff] ^ (c >> 8);
-  return c ^ 0xffffffffu;
-}
 
 std::uint32_t masked_crc32c(const void* data, std::size_t n) {
   const std::uint32_t c = crc32c(data, n);

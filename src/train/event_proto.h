@@ -1,7 +1,7 @@
 // The wire level of TensorBoard event files, shared by their writer and reader: the field numbers
 // of the messages, protobuf encoding, a bounds-checked protobuf decoder and TFRecord framing.
 // The file format and the messages are stated in include/sori/train/event_file.h (which also
-// declares crc32c and masked_crc32c). Private to src/train.
+// declares masked_crc32c). Private to src/train.
 #pragma once
 
 #include <cstdint>

@@ -128,6 +128,15 @@ TrainSummary Trainer::fit() {
   bool stop_requested = false, preempt_requested = false;
   int consecutive_non_finite = 0, consecutive_out_of_memory = 0;
   const StopSignals signals;
+  // Declared after `signals`, so destroyed before them: when an exception ends the run, the
+  // write in flight completes while a SIGTERM still only asks to stop (~State would wait too,
+  // but with the default handlers back, and a signal then would cut the write short).
+  struct FinishWriteOnExit {
+    CheckpointWriter* writer;
+    ~FinishWriteOnExit() {
+      if (writer) writer->finish();
+    }
+  } const finish_write{s.writer.get()};
   while (!s.stop && s.progress.step < max_steps) {
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     if (tc.max_time_s > 0 && elapsed >= tc.max_time_s && !stop_requested) {
@@ -227,7 +236,8 @@ TrainSummary Trainer::fit() {
                      s.data->tokenizer->unknown_count());
     }
     if (r.preempted) {
-      // No validation: the launcher's grace period (torchrun: 30 s) must cover step + checkpoint.
+      // No validation: the launcher's grace period (torchrun: 30 s) must cover step + checkpoint
+      // (with checkpoint.async_write, also the rest of the write in flight).
       // Every rank knows whether the checkpoint was written (save agrees on it).
       SORI_CHECK(s.save_last({}, /*final=*/true), "preempted at step ", step, ", but its checkpoint could not be written (see above): "
                  "the newest valid checkpoint is older; no preempted marker");

@@ -96,23 +96,32 @@ bool Trainer::State::save(const std::map<std::string, double>& m, bool ranked, b
     for (const auto& state : group->all_gather(cuda.to(device))) cuda_states.push_back(state.cpu());
   const bool async = config.checkpoint.async_write, background = async && !final;
   // The write in flight first: this save waits for it (one at a time, none skipped), and its
-  // failure counts now, before another write is attempted.
-  if (async) agree(writer ? writer->wait() : CheckpointWriter::Outcome{});
-  CheckpointWriter::Outcome outcome;  // rank 0's, of a write on this thread
+  // failure counts now, before another write is attempted. Before a final checkpoint (the run
+  // ends after it: preemption, --stop-after-steps, the end) a failure is reported and the final
+  // checkpoint still attempted, so that a preempted run can still leave one to resume from.
+  if (async) agree(writer ? writer->wait() : CheckpointWriter::Outcome{}, /*enforce=*/!final);
+  // Rank 0's outcome: of taking the snapshot (background) or of the whole write. Every rank
+  // agrees on it, so that a failure there (no host memory for the copy, say) cannot leave the
+  // other ranks running on into collectives rank 0 never joins.
+  CheckpointWriter::Outcome outcome;
+  std::optional<Checkpoint> snapshot;
   if (group->is_main()) {
-    auto* manager = checkpoints.get();
-    auto write = [manager, ranked, c = checkpoint(m, std::move(cpu_states), std::move(cuda_states), background)] {
-      ranked ? manager->save_ranked(c) : manager->save_last(c);
-    };
-    if (background)
-      writer->start(progress.step, std::move(write));
-    else
-      outcome = CheckpointWriter::run(progress.step, std::move(write));
+    outcome = CheckpointWriter::run(progress.step, [&] {
+      snapshot = checkpoint(m, std::move(cpu_states), std::move(cuda_states), /*copy=*/background);
+      if (!background) ranked ? checkpoints->save_ranked(*snapshot) : checkpoints->save_last(*snapshot);
+    });
   }
-  return background || agree(outcome);
+  if (!agree(outcome)) return false;
+  if (background && group->is_main()) {
+    auto* manager = checkpoints.get();
+    writer->start(progress.step, [manager, ranked, c = std::move(*snapshot)] {
+      ranked ? manager->save_ranked(c) : manager->save_last(c);
+    });
+  }
+  return true;
 }
 
-bool Trainer::State::agree(const CheckpointWriter::Outcome& outcome) {
+bool Trainer::State::agree(const CheckpointWriter::Outcome& outcome, bool enforce) {
   // Also the barrier: no rank runs ahead of a write whose outcome is not known yet (a background
   // one's is known at the next save). The step rides along: under checkpoint.async_write it is an
   // earlier save's, which only rank 0 knows.
@@ -123,12 +132,13 @@ bool Trainer::State::agree(const CheckpointWriter::Outcome& outcome) {
   if (failed[0].item<double>() == 0) return true;
   const auto step = static_cast<std::int64_t>(failed[1].item<double>());
   const std::string why = outcome.failed() ? outcome.error : "rank 0 could not write it";
-  SORI_CHECK(config.checkpoint.on_write_error == "continue", "checkpoint at step ", step, " not written: ", why,
-             ". The previous checkpoints are intact: free space and continue with --resume auto, or set "
+  SORI_CHECK(!enforce || config.checkpoint.on_write_error == "continue", "checkpoint at step ", step, " not written: ",
+             why, ". The previous checkpoints are intact: free space and continue with --resume auto, or set "
              "checkpoint.on_write_error=continue to train on through such errors");
   if (group->is_main())
-    spdlog::error("checkpoint at step {} NOT written: {}; the previous checkpoints are intact, training continues "
-                  "(checkpoint.on_write_error: continue)", step, why);
+    spdlog::error("checkpoint at step {} NOT written: {}; the previous checkpoints are intact, {}", step, why,
+                  enforce ? "training continues (checkpoint.on_write_error: continue)"
+                          : "the run's last checkpoint is written next");
   return false;
 }
 

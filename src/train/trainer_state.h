@@ -92,8 +92,9 @@ struct Trainer::State {
   Checkpoint checkpoint(const std::map<std::string, double>& metrics, std::vector<torch::Tensor> cpu_rng_states,
                         std::vector<torch::Tensor> cuda_rng_states, bool copy) const;
   // Every rank learns whether rank 0's write failed (`outcome` is rank 0's), so that all stop or
-  // all go on together under checkpoint.on_write_error. Returns whether it was written.
-  bool agree(const CheckpointWriter::Outcome& outcome);
+  // all go on together under checkpoint.on_write_error (`enforce`; otherwise the failure is only
+  // logged). Returns whether it was written.
+  bool agree(const CheckpointWriter::Outcome& outcome, bool enforce = true);
   void sync_buffers();
   void log_utterances(const std::vector<Batch>& micro_batches) const;
   // TensorBoard is for reading the run: a failed write is reported once and ends TensorBoard

@@ -88,8 +88,8 @@ TEST(AtomicFile, DestroyedUncommittedLeavesThePreviousFileAndNoTemporary) {
     EXPECT_EQ(f.path().filename(), "last.ckpt") << "left behind: " << f.path();
 }
 
-// read_file reads a file in one piece when its size is known, and files that report no size
-// (procfs) to their end.
+// read_file reads a regular file in one piece, files that report no size (procfs) to their end,
+// and refuses a directory by name.
 TEST(ReadFile, ReadsWholeFilesAndFilesWithoutASize) {
   test::TempDir dir;
   std::string contents(5 << 20, '\0');
@@ -101,4 +101,8 @@ TEST(ReadFile, ReadsWholeFilesAndFilesWithoutASize) {
   EXPECT_NE(read_file("/proc/self/status").find("Pid:"), std::string::npos);
   const auto error = test::error_text([&] { read_file(dir.path("missing")); });
   EXPECT_NE(error.find("cannot open " + dir.path("missing")), std::string::npos) << error;
+  // A directory (say one named like a checkpoint) is an error naming it, not an empty file.
+  std::filesystem::create_directories(dir.path("step_1.ckpt"));
+  const auto directory = test::error_text([&] { read_file(dir.path("step_1.ckpt")); });
+  EXPECT_NE(directory.find(dir.path("step_1.ckpt") + ": it is a directory"), std::string::npos) << directory;
 }

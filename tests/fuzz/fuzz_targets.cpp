@@ -9,7 +9,6 @@
 #include "../../src/export/nemo_pickle.h"
 #include "sori/config/config.h"
 #include "sori/core/error.h"
-#include "sori/core/hash.h"
 #include "sori/data/audio.h"
 #include "sori/data/ksponspeech.h"
 #include "sori/data/manifest.h"
@@ -90,7 +89,8 @@ void checkpoint(const std::uint8_t* data, std::size_t size) {
   // instead of stopping at the checksum (the magic stays as the input has it).
   std::string file = text(data, size);
   if (file.size() >= 24) {
-    const std::uint64_t body = file.size() - 24, sum = fnv1a64(file.data() + 24, body);
+    const std::uint64_t body = file.size() - 24;
+    const auto sum = checkpoint_checksum(std::string_view(file.data(), 8), file.data() + 24, body).value_or(0);
     file.replace(8, 8, reinterpret_cast<const char*>(&body), 8);
     file.replace(16, 8, reinterpret_cast<const char*>(&sum), 8);
   }

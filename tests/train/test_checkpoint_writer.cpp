@@ -27,11 +27,20 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Parameters, buffers, RNG states, loss scaler, progress and metrics. (The optimizer's bytes
+// name tensors by address, which differs between runs; they are taken on the training thread.)
 void expect_same_parameters(const std::string& a, const std::string& b) {
   const auto ca = load_checkpoint(a), cb = load_checkpoint(b);
   EXPECT_EQ(ca.progress.step, cb.progress.step) << a << " vs " << b;
+  EXPECT_EQ(ca.progress.position, cb.progress.position) << b;
+  EXPECT_EQ(ca.metrics, cb.metrics) << b;
   ASSERT_EQ(ca.model.size(), cb.model.size());
   for (const auto& [k, v] : ca.model) EXPECT_TRUE(torch::equal(v, cb.model.at(k))) << "differs: " << k << " in " << b;
+  ASSERT_EQ(ca.cpu_rng_states.size(), cb.cpu_rng_states.size()) << b;
+  for (std::size_t i = 0; i < ca.cpu_rng_states.size(); ++i)
+    EXPECT_TRUE(torch::equal(ca.cpu_rng_states[i], cb.cpu_rng_states[i])) << "RNG state of rank " << i << " in " << b;
+  EXPECT_TRUE(torch::equal(ca.scaler_scale, cb.scaler_scale)) << b;
+  EXPECT_TRUE(torch::equal(ca.scaler_growth_tracker, cb.scaler_growth_tracker)) << b;
 }
 
 // `sori train` on the tiny config in `dir`; `env`: NAME=value pairs.
@@ -61,6 +70,12 @@ std::set<std::string> checkpoint_files(const std::string& run) {
   std::set<std::string> names;
   for (const auto& e : fs::directory_iterator(run + "/checkpoints")) names.insert(e.path().filename().string());
   return names;
+}
+
+// Whether `pid` still runs; once it has ended, its status (reaped here) is in `status`.
+bool running(pid_t pid, int& status, bool& ended) {
+  if (!ended && waitpid(pid, &status, WNOHANG) == pid) ended = true;
+  return !ended;
 }
 
 bool has_step_row(const std::string& run, std::int64_t step) {
@@ -151,11 +166,12 @@ TEST(CheckpointWriter, TrainingGoesOnWhileACheckpointIsWritten) {
   const pid_t pid = runs.spawn(run, {"trainer.max_steps=6", "checkpoint.every_n_steps=2", "trainer.val_check_interval=1000",
                                      "checkpoint.async_write=true"},
                                {"SORI_TEST_WRITE_DELAY_MS=1000"});
-  bool stepped = false;
-  for (int i = 0; i < 12000 && !(stepped = has_step_row(run, 3)) && waitpid(pid, nullptr, WNOHANG) == 0; ++i)
+  bool stepped = false, ended = false;
+  int status = 0;
+  for (int i = 0; i < 12000 && !(stepped = has_step_row(run, 3)) && running(pid, status, ended); ++i)
     std::this_thread::sleep_for(5ms);
   const bool written = fs::exists(run + "/checkpoints/last.ckpt");
-  const int status = test::wait_exit(pid);
+  if (!ended) status = test::wait_exit(pid);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << test::read_text(run + ".log");
   ASSERT_TRUE(stepped) << test::read_text(run + ".log");
   EXPECT_FALSE(written) << "step 3 waited for the checkpoint of step 2";
@@ -163,17 +179,18 @@ TEST(CheckpointWriter, TrainingGoesOnWhileACheckpointIsWritten) {
 }
 
 // Writes slower than the steps: every save waits for the one before, none is skipped, and the
-// run and its files are those of synchronous writes.
+// run and its files are those of synchronous writes. Each background write starts reading its
+// snapshot only 200 ms after training went on (a tiny step takes a few ms), so a snapshot that
+// shared the live model, RNG or scaler would be written changed.
 TEST(CheckpointWriter, AsyncWritesGiveTheSameRunAndEveryCheckpoint) {
   test::TempDir dir;
   const TinyRuns runs(dir);
   const std::vector<std::string> args = {"trainer.max_steps=12", "trainer.val_check_interval=2",
                                          "checkpoint.every_n_steps=3", "checkpoint.save_top_k=100"};
-  const std::vector<std::string> slow = {"SORI_TEST_WRITE_DELAY_MS=50"};
   auto async = args;
   async.push_back("checkpoint.async_write=true");
-  runs.run(dir.path("sync"), args, slow);
-  runs.run(dir.path("async"), async, slow);
+  runs.run(dir.path("sync"), args, {"SORI_TEST_WRITE_DELAY_MS=50"});
+  runs.run(dir.path("async"), async, {"SORI_TEST_WRITE_DELAY_MS=50", "SORI_TEST_SNAPSHOT_READ_DELAY_MS=200"});
   const auto files = checkpoint_files(dir.path("async"));
   EXPECT_EQ(files, checkpoint_files(dir.path("sync")));
   for (int step = 2; step <= 12; step += 2) {
@@ -229,11 +246,14 @@ TEST(CheckpointWriter, APreemptionWaitsForItsCheckpoint) {
   const std::vector<std::string> slow = {"SORI_TEST_WRITE_DELAY_MS=30"};
   const auto run = dir.path("preempted");
   const pid_t pid = runs.spawn(run, async, slow);
-  for (int i = 0; i < 6000 && !has_step_row(run, 10) && waitpid(pid, nullptr, WNOHANG) == 0; ++i)
+  bool ended = false;
+  int status = 0;
+  for (int i = 0; i < 6000 && !has_step_row(run, 10) && running(pid, status, ended); ++i)
     std::this_thread::sleep_for(10ms);
-  ASSERT_EQ(waitpid(pid, nullptr, WNOHANG), 0) << "the run ended before the signal: the test proves nothing";
+  ASSERT_TRUE(running(pid, status, ended)) << "the run ended before the signal (status " << status
+                                           << "): the test proves nothing\n" << test::read_text(run + ".log");
   kill(pid, SIGTERM);
-  const int status = test::wait_exit(pid);
+  status = test::wait_exit(pid);
   const auto log = test::read_text(run + ".log");
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << log;
   const auto stopped = load_checkpoint(run + "/checkpoints/last.ckpt").progress.step;
@@ -250,4 +270,22 @@ TEST(CheckpointWriter, APreemptionWaitsForItsCheckpoint) {
   fs::rename(run + ".log", run + ".first.log");
   runs.run(run, resume);
   expect_same_parameters(dir.path("straight/checkpoints/last.ckpt"), run + "/checkpoints/last.ckpt");
+}
+
+// A background write that failed is found at the run's last save (here --stop-after-steps; a
+// preemption takes the same path): reported, and the last checkpoint is still written, so that
+// the run leaves one to resume from. The failure: the ranked checkpoint of step 4 cannot replace
+// a directory of its name.
+TEST(CheckpointWriter, AFailedWriteInFlightStillLeavesTheLastCheckpoint) {
+  test::TempDir dir;
+  const TinyRuns runs(dir);
+  const auto run = dir.path("run");
+  fs::create_directories(run + "/checkpoints/step_000000004.ckpt");
+  runs.run(run, {"trainer.max_steps=12", "trainer.val_check_interval=4", "checkpoint.every_n_steps=100",
+                 "checkpoint.async_write=true", "--resume", "auto", "--stop-after-steps", "4"});
+  const auto log = test::read_text(run + ".log");
+  EXPECT_NE(log.find("checkpoint at step 4 NOT written"), std::string::npos) << log;
+  EXPECT_NE(log.find("step_000000004.ckpt"), std::string::npos) << log;
+  EXPECT_NE(log.find("the run's last checkpoint is written next"), std::string::npos) << log;
+  EXPECT_EQ(load_checkpoint(run + "/checkpoints/last.ckpt").progress.step, 4);
 }

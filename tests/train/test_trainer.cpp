@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -13,8 +14,10 @@
 #include <thread>
 #include <unistd.h>
 
+#include "sori/core/crc32c.h"
 #include "sori/core/error.h"
 #include "sori/core/fs.h"
+#include "sori/core/hash.h"
 #include "sori/core/stop_signals.h"
 #include "sori/data/audio.h"
 #include "sori/train/checkpoint.h"
@@ -154,6 +157,43 @@ TEST_F(TrainedTiny, AveragesCheckpoints) {
     else
       EXPECT_TRUE(torch::equal(v, a.model.at(k))) << k;
   }
+}
+
+// Since 2026-12-03 the header holds CRC-32C ("SORICKPC"); files from before, with FNV-1a-64
+// ("SORICKPT"), load as ever.
+TEST(Checkpoint, TheHeaderHoldsCrc32cAndEarlierFnvFilesStillLoad) {
+  test::TempDir dir;
+  Checkpoint c;
+  c.model["w"] = torch::arange(6.0).reshape({2, 3});
+  c.optimizer = std::string("\0optimizer bytes\xff", 17);
+  c.scaler_scale = torch::ones({});
+  c.scaler_growth_tracker = torch::zeros({}, torch::kInt64);
+  c.progress.step = 42;
+  c.config_yaml = "seed: 1\n";
+  save_checkpoint(dir.path("new.ckpt"), c);
+  auto file = read_file(dir.path("new.ckpt"));
+  ASSERT_GT(file.size(), 24u);
+  EXPECT_EQ(file.substr(0, 8), "SORICKPC");
+  std::uint64_t size, sum;
+  std::memcpy(&size, file.data() + 8, 8);
+  std::memcpy(&sum, file.data() + 16, 8);
+  EXPECT_EQ(size, file.size() - 24);
+  EXPECT_EQ(sum, crc32c(file.data() + 24, size));
+  file.replace(0, 8, "SORICKPT");
+  sum = fnv1a64(file.data() + 24, size);
+  std::memcpy(file.data() + 16, &sum, 8);
+  write_file_atomic(dir.path("old.ckpt"), file);
+  for (const auto* name : {"new.ckpt", "old.ckpt"}) {
+    const auto loaded = load_checkpoint(dir.path(name));
+    EXPECT_EQ(loaded.progress.step, 42) << name;
+    EXPECT_TRUE(torch::equal(loaded.model.at("w"), c.model.at("w"))) << name;
+    EXPECT_EQ(loaded.optimizer, c.optimizer) << name;
+    EXPECT_EQ(loaded.config_yaml, c.config_yaml) << name;
+  }
+  file.replace(0, 8, "SORICKPX");
+  write_file_atomic(dir.path("other.ckpt"), file);
+  const auto error = test::error_text([&] { load_checkpoint(dir.path("other.ckpt")); });
+  EXPECT_NE(error.find("other.ckpt: not a Sori checkpoint"), std::string::npos) << error;
 }
 
 TEST(Checkpoint, DetectsCorruptionAndFallsBack) {

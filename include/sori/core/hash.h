@@ -1,4 +1,5 @@
-// FNV-1a, 64 bit: the checkpoint checksum and the ranks' fingerprint of their training data.
+// FNV-1a, 64 bit: the ranks' fingerprint of their training data, and the checksum of checkpoints
+// written before 2026-12-03 (newer ones use CRC-32C, core/crc32c.h).
 // Not cryptographic; stable across platforms and toolchains (part of the checkpoint format).
 #pragma once
 

@@ -1,8 +1,11 @@
 // Checkpoints hold everything needed to continue a run bit for bit: model, optimizer, loss
 // scaler, step, the global data position and the data-parallel shape it was reached with, every
-// rank's RNG states, best metrics, the resolved config and the tokenizer. File layout: "SORICKPT" | payload size (u64 LE) | FNV-1a-64 of the payload |
-// payload (a torch::pickle_save'd dict). Written atomically (temp file, fsync, rename), so a
-// crash leaves the previous file intact; a torn or altered file fails its checksum on load.
+// rank's RNG states, best metrics, the resolved config and the tokenizer. File layout:
+//   "SORICKPC" | payload size (u64 LE) | CRC-32C of the payload (u64 LE) | payload
+// where the payload is the archive torch::pickle_save makes of a dict. Files written before
+// 2026-12-03 begin "SORICKPT" and hold FNV-1a-64 instead: they load as ever. Written atomically
+// (temp file, fsync, rename), so a crash leaves the previous file intact; a torn or altered file
+// fails its checksum on load.
 #pragma once
 
 #include <torch/types.h>
@@ -10,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sori/model/state_dict.h"
@@ -44,6 +48,9 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
 // Throws sori::Error naming the file when it is torn, corrupt or not a Sori checkpoint. Reads the
 // previous format (sori-checkpoint-1) too, with an unknown position and shape.
 Checkpoint load_checkpoint(const std::string& path);
+// The checksum the header of a file beginning with `magic` (its first 8 bytes) holds for
+// `payload`; nullopt for a magic that is not a Sori checkpoint's. For tools that build files.
+std::optional<std::uint64_t> checkpoint_checksum(std::string_view magic, const void* payload, std::size_t n);
 
 // Checkpoints of one run: <run_dir>/checkpoints/{last.ckpt, last.prev.ckpt, step_<N>.ckpt} and
 // index.json listing them with their metrics. `last` is written every checkpoint.every_n_steps;

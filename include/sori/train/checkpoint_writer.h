@@ -36,6 +36,8 @@ class CheckpointWriter {
   void start(std::int64_t step, std::function<void()> write);
   // Blocks until the write in flight (if any) is done and returns its outcome.
   Outcome wait();
+  // wait(), with a failure logged instead of returned: for exits that have nobody to report to.
+  void finish();
   // Runs `write` on the calling thread, with the outcome start() would give (synchronous writes).
   static Outcome run(std::int64_t step, const std::function<void()>& write);
 

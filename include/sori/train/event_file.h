@@ -40,8 +40,6 @@ namespace sori {
 // How the name of every event file we write begins (TensorBoard's own writers' prefix).
 inline constexpr char kEventFilePrefix[] = "events.out.tfevents.";
 
-// CRC-32C (reflected polynomial 0x82F63B78); crc32c("123456789") == 0xE3069283.
-std::uint32_t crc32c(const void* data, std::size_t n);
 // The TFRecord checksum: the CRC rotated and offset, because a plain CRC of bytes that embed
 // their own CRCs is weak (LevelDB's reason, which TFRecord kept).
 std::uint32_t masked_crc32c(const void* data, std::size_t n);
