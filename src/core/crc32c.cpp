@@ -8,6 +8,10 @@
 #define SORI_CRC32C_SSE42 1
 #endif
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "crc32c_portable reads 8 bytes as two little-endian words: port it before building for a big-endian CPU"
+#endif
+
 namespace sori {
 
 namespace {
@@ -32,7 +36,7 @@ constexpr Tables kTables = make_tables();
 std::uint32_t update_portable(std::uint32_t c, const unsigned char* p, std::size_t n) {
   for (; n >= 8; p += 8, n -= 8) {
     std::uint32_t lo, hi;
-    std::memcpy(&lo, p, 4);  // little-endian hosts: every platform Sori builds for
+    std::memcpy(&lo, p, 4);  // little-endian (checked above)
     std::memcpy(&hi, p + 4, 4);
     lo ^= c;
     c = kTables[7][lo & 0xff] ^ kTables[6][(lo >> 8) & 0xff] ^ kTables[5][(lo >> 16) & 0xff] ^ kTables[4][lo >> 24] ^

@@ -136,7 +136,7 @@ std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   SORI_CHECK(in, "cannot open ", path);
   // A regular file is read in one piece (a checkpoint is up to GBs: a stringstream would copy it
-  // twice); anything else (pipes, procfs files, which cannot seek or report no size) to its end.
+  // twice); anything else, and files that cannot seek to their end (procfs), is read to its end.
   const auto size = std::filesystem::is_regular_file(path, ec) && in.seekg(0, std::ios::end)
                         ? static_cast<std::streamoff>(in.tellg())
                         : std::streamoff{-1};
@@ -145,12 +145,18 @@ std::string read_file(const std::string& path) {
   if (size > 0) {
     std::string contents(static_cast<std::size_t>(size), '\0');
     in.read(contents.data(), size);
-    SORI_CHECK(in.gcount() == size, "cannot read ", path, ": expected ", size, " bytes, read ", in.gcount());
+    // Fewer bytes than the size said: the file shrank, or is a pseudo-file (sysfs) that reports a
+    // size it does not have. What was there is the content (checkpoints check their own size).
+    if (in.gcount() < size) {
+      contents.resize(static_cast<std::size_t>(in.gcount()));
+      return contents;
+    }
     if (in.peek() == std::char_traits<char>::eof()) return contents;
     in.clear();  // the file grew while read: the rest too
     std::stringstream rest;
     rest << in.rdbuf();
-    return contents + rest.str();
+    contents += rest.str();
+    return contents;
   }
   std::stringstream ss;
   ss << in.rdbuf();

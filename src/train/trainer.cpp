@@ -252,12 +252,14 @@ TrainSummary Trainer::fit() {
     if (s.options.stop_after_steps > 0 && step >= s.options.stop_after_steps) {
       spdlog::info("stopping after {} steps (--stop-after-steps)", step);
       s.save_last({}, /*final=*/true);
+      s.check_no_write_lost();
       return TrainSummary{step, s.progress.skipped_steps, s.progress.best_metric, s.progress.best_step, false};
     }
     if (r.stop) break;
   }
   s.validate(/*scheduled=*/s.progress.step >= max_steps);
   s.save_last({}, /*final=*/true);
+  s.check_no_write_lost();
   TrainSummary summary{s.progress.step, s.progress.skipped_steps, s.progress.best_metric, s.progress.best_step, s.stop};
   if (s.group->is_main())
     spdlog::info("training done: {} steps ({} skipped), best {} {:.4f} at step {}; waited for data {:.2f}% of the time",

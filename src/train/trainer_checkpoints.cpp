@@ -98,30 +98,28 @@ bool Trainer::State::save(const std::map<std::string, double>& m, bool ranked, b
   // The write in flight first: this save waits for it (one at a time, none skipped), and its
   // failure counts now, before another write is attempted. Before a final checkpoint (the run
   // ends after it: preemption, --stop-after-steps, the end) a failure is reported and the final
-  // checkpoint still attempted, so that a preempted run can still leave one to resume from.
-  if (async) agree(writer ? writer->wait() : CheckpointWriter::Outcome{}, /*enforce=*/!final);
-  // Rank 0's outcome: of taking the snapshot (background) or of the whole write. Every rank
-  // agrees on it, so that a failure there (no host memory for the copy, say) cannot leave the
-  // other ranks running on into collectives rank 0 never joins.
+  // checkpoint still attempted, so that the run leaves one to resume from (see
+  // check_no_write_lost).
+  if (async)
+    agree(writer ? writer->wait() : CheckpointWriter::Outcome{}, final ? WriteCheck::kBeforeLastSave : WriteCheck::kDuringRun);
+  // Rank 0's outcome: of taking the snapshot and starting its write (background), or of the
+  // whole write. Every rank agrees on it, so that a failure there (no host memory for the copy,
+  // no thread) cannot leave the other ranks running on into collectives rank 0 never joins.
   CheckpointWriter::Outcome outcome;
-  std::optional<Checkpoint> snapshot;
   if (group->is_main()) {
     outcome = CheckpointWriter::run(progress.step, [&] {
-      snapshot = checkpoint(m, std::move(cpu_states), std::move(cuda_states), /*copy=*/background);
-      if (!background) ranked ? checkpoints->save_ranked(*snapshot) : checkpoints->save_last(*snapshot);
+      auto c = checkpoint(m, std::move(cpu_states), std::move(cuda_states), /*copy=*/background);
+      if (!background) return ranked ? checkpoints->save_ranked(c) : checkpoints->save_last(c);
+      auto* manager = checkpoints.get();
+      writer->start(progress.step, [manager, ranked, c = std::move(c)] {
+        ranked ? manager->save_ranked(c) : manager->save_last(c);
+      });
     });
   }
-  if (!agree(outcome)) return false;
-  if (background && group->is_main()) {
-    auto* manager = checkpoints.get();
-    writer->start(progress.step, [manager, ranked, c = std::move(*snapshot)] {
-      ranked ? manager->save_ranked(c) : manager->save_last(c);
-    });
-  }
-  return true;
+  return agree(outcome, final ? WriteCheck::kLastSave : WriteCheck::kDuringRun);
 }
 
-bool Trainer::State::agree(const CheckpointWriter::Outcome& outcome, bool enforce) {
+bool Trainer::State::agree(const CheckpointWriter::Outcome& outcome, WriteCheck when) {
   // Also the barrier: no rank runs ahead of a write whose outcome is not known yet (a background
   // one's is known at the next save). The step rides along: under checkpoint.async_write it is an
   // earlier save's, which only rank 0 knows.
@@ -132,14 +130,22 @@ bool Trainer::State::agree(const CheckpointWriter::Outcome& outcome, bool enforc
   if (failed[0].item<double>() == 0) return true;
   const auto step = static_cast<std::int64_t>(failed[1].item<double>());
   const std::string why = outcome.failed() ? outcome.error : "rank 0 could not write it";
-  SORI_CHECK(!enforce || config.checkpoint.on_write_error == "continue", "checkpoint at step ", step, " not written: ",
-             why, ". The previous checkpoints are intact: free space and continue with --resume auto, or set "
-             "checkpoint.on_write_error=continue to train on through such errors");
+  SORI_CHECK(when == WriteCheck::kBeforeLastSave || config.checkpoint.on_write_error == "continue", "checkpoint at step ",
+             step, " not written: ", why, ". The previous checkpoints are intact: free space and continue with "
+             "--resume auto, or set checkpoint.on_write_error=continue to train on through such errors");
+  if (when == WriteCheck::kBeforeLastSave) lost_write_step = step;
   if (group->is_main())
     spdlog::error("checkpoint at step {} NOT written: {}; the previous checkpoints are intact, {}", step, why,
-                  enforce ? "training continues (checkpoint.on_write_error: continue)"
-                          : "the run's last checkpoint is written next");
+                  when == WriteCheck::kBeforeLastSave ? "the run's last checkpoint is written next"
+                  : when == WriteCheck::kLastSave     ? "the run ends without it (checkpoint.on_write_error: continue)"
+                                                      : "training continues (checkpoint.on_write_error: continue)");
   return false;
+}
+
+void Trainer::State::check_no_write_lost() const {
+  SORI_CHECK(lost_write_step < 0 || config.checkpoint.on_write_error == "continue", "checkpoint at step ",
+             lost_write_step, " was not written (see above), though the run's last checkpoint was: "
+             "checkpoint.on_write_error: stop ends the run with an error");
 }
 
 // `last` carries the metrics of a validation at its step, so a resume from it knows that step

@@ -92,9 +92,14 @@ struct Trainer::State {
   Checkpoint checkpoint(const std::map<std::string, double>& metrics, std::vector<torch::Tensor> cpu_rng_states,
                         std::vector<torch::Tensor> cuda_rng_states, bool copy) const;
   // Every rank learns whether rank 0's write failed (`outcome` is rank 0's), so that all stop or
-  // all go on together under checkpoint.on_write_error (`enforce`; otherwise the failure is only
-  // logged). Returns whether it was written.
-  bool agree(const CheckpointWriter::Outcome& outcome, bool enforce = true);
+  // all go on together under checkpoint.on_write_error. kBeforeLastSave: a write that failed in
+  // the background before the run's last checkpoint is only logged and kept in lost_write_step,
+  // so that the last checkpoint is still written; check_no_write_lost() applies the policy once
+  // it is (not after a preemption, whose marker asks for a requeue). Returns whether it was written.
+  enum class WriteCheck { kDuringRun, kBeforeLastSave, kLastSave };
+  bool agree(const CheckpointWriter::Outcome& outcome, WriteCheck when);
+  void check_no_write_lost() const;
+  std::int64_t lost_write_step = -1;
   void sync_buffers();
   void log_utterances(const std::vector<Batch>& micro_batches) const;
   // TensorBoard is for reading the run: a failed write is reported once and ends TensorBoard

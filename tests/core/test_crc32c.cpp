@@ -19,6 +19,9 @@ TEST(Crc32c, MatchesTheStandardTestVectors) {
     std::string ascending(32, '\0');
     for (int i = 0; i < 32; ++i) ascending[i] = static_cast<char>(i);
     EXPECT_EQ(f(ascending.data(), ascending.size(), 0), 0x46DD794Eu);
+    std::string descending(32, '\0');
+    for (int i = 0; i < 32; ++i) descending[i] = static_cast<char>(31 - i);
+    EXPECT_EQ(f(descending.data(), descending.size(), 0), 0x113FDB5Cu);
   }
 }
 

@@ -12,6 +12,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -156,16 +157,16 @@ TEST(CheckpointWriter, ItsDestructorWaitsForTheWrite) {
   }
 }
 
-// With writes slowed to a second each, the step after a checkpoint step is trained (its row is in
-// metrics.jsonl) before that checkpoint is on disk. (With checkpoint.async_write=false the row
-// comes after the file: checked by hand on 2026-12-03.)
+// With writes slowed to 2 s each (more than a step takes even on a loaded machine), the step after
+// a checkpoint step is trained (its row is in metrics.jsonl) before that checkpoint is on disk.
+// (With checkpoint.async_write=false the row comes after the file: checked by hand on 2026-12-03.)
 TEST(CheckpointWriter, TrainingGoesOnWhileACheckpointIsWritten) {
   test::TempDir dir;
   const TinyRuns runs(dir);
   const auto run = dir.path("async");
   const pid_t pid = runs.spawn(run, {"trainer.max_steps=6", "checkpoint.every_n_steps=2", "trainer.val_check_interval=1000",
                                      "checkpoint.async_write=true"},
-                               {"SORI_TEST_WRITE_DELAY_MS=1000"});
+                               {"SORI_TEST_WRITE_DELAY_MS=2000"});
   bool stepped = false, ended = false;
   int status = 0;
   for (int i = 0; i < 12000 && !(stepped = has_step_row(run, 3)) && running(pid, status, ended); ++i)
@@ -273,19 +274,34 @@ TEST(CheckpointWriter, APreemptionWaitsForItsCheckpoint) {
 }
 
 // A background write that failed is found at the run's last save (here --stop-after-steps; a
-// preemption takes the same path): reported, and the last checkpoint is still written, so that
-// the run leaves one to resume from. The failure: the ranked checkpoint of step 4 cannot replace
-// a directory of its name.
+// preemption takes the same path, then exits 0 with its marker for the requeue): reported, and
+// the last checkpoint is still written, so that the run leaves one to resume from. Then
+// on_write_error applies: `stop` ends the run with an error. The failure: the ranked checkpoint
+// of step 4 cannot replace a directory of its name.
 TEST(CheckpointWriter, AFailedWriteInFlightStillLeavesTheLastCheckpoint) {
   test::TempDir dir;
   const TinyRuns runs(dir);
-  const auto run = dir.path("run");
-  fs::create_directories(run + "/checkpoints/step_000000004.ckpt");
-  runs.run(run, {"trainer.max_steps=12", "trainer.val_check_interval=4", "checkpoint.every_n_steps=100",
-                 "checkpoint.async_write=true", "--resume", "auto", "--stop-after-steps", "4"});
-  const auto log = test::read_text(run + ".log");
-  EXPECT_NE(log.find("checkpoint at step 4 NOT written"), std::string::npos) << log;
-  EXPECT_NE(log.find("step_000000004.ckpt"), std::string::npos) << log;
-  EXPECT_NE(log.find("the run's last checkpoint is written next"), std::string::npos) << log;
-  EXPECT_EQ(load_checkpoint(run + "/checkpoints/last.ckpt").progress.step, 4);
+  for (const std::string policy : {"stop", "continue"}) {
+    const auto run = dir.path(policy);
+    fs::create_directories(run + "/checkpoints/step_000000004.ckpt");
+    const int status = test::wait_exit(runs.spawn(
+        run, {"trainer.max_steps=12", "trainer.val_check_interval=4", "checkpoint.every_n_steps=100",
+              "checkpoint.async_write=true", "checkpoint.on_write_error=" + policy, "--resume", "auto",
+              "--stop-after-steps", "4"}));
+    const auto log = test::read_text(run + ".log");
+    std::string not_written;  // the line that reports the failed write
+    std::istringstream lines(log);
+    for (std::string line; std::getline(lines, line);)
+      if (line.find("checkpoint at step 4 NOT written") != std::string::npos) not_written = line;
+    EXPECT_NE(not_written.find("step_000000004.ckpt"), std::string::npos) << log;
+    EXPECT_NE(not_written.find("the run's last checkpoint is written next"), std::string::npos) << log;
+    EXPECT_EQ(load_checkpoint(run + "/checkpoints/last.ckpt").progress.step, 4) << policy;
+    if (policy == "stop") {
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << log;
+      EXPECT_NE(log.find("checkpoint at step 4 was not written (see above), though the run's last checkpoint was"),
+                std::string::npos) << log;
+    } else {
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << log;
+    }
+  }
 }

@@ -194,6 +194,10 @@ TEST(Checkpoint, TheHeaderHoldsCrc32cAndEarlierFnvFilesStillLoad) {
   write_file_atomic(dir.path("other.ckpt"), file);
   const auto error = test::error_text([&] { load_checkpoint(dir.path("other.ckpt")); });
   EXPECT_NE(error.find("other.ckpt: not a Sori checkpoint"), std::string::npos) << error;
+  // Another tool's file (a zip, as torch.save writes) is named as such, not as a torn checkpoint.
+  write_file_atomic(dir.path("model.pt"), std::string("PK\x03\x04", 4) + std::string(200, 'z'));
+  const auto foreign = test::error_text([&] { load_checkpoint(dir.path("model.pt")); });
+  EXPECT_NE(foreign.find("model.pt: not a Sori checkpoint"), std::string::npos) << foreign;
 }
 
 TEST(Checkpoint, DetectsCorruptionAndFallsBack) {
