@@ -22,8 +22,6 @@ void CheckpointWriter::finish() {
 void CheckpointWriter::start(std::int64_t step, std::function<void()> write) {
   SORI_CHECK(!write_.valid(), "checkpoint writer: a write is still in flight when the one of step ", step,
              " starts; wait() for it first (a write is never skipped)");
-  // The job owns the snapshot (a copy of model and optimizer): freed when the write ends, not
-  // when the next save collects the outcome.
   // Test-only: a pause before the job reads its snapshot, so that tests can prove training has
   // moved on by then (a snapshot that shared the live tensors would be written changed).
   const char* delay = std::getenv("SORI_TEST_SNAPSHOT_READ_DELAY_MS");
@@ -31,6 +29,8 @@ void CheckpointWriter::start(std::int64_t step, std::function<void()> write) {
   write_ = std::async(std::launch::async, [step, delay_ms, write = std::move(write)]() mutable {
     if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     auto outcome = run(step, write);
+    // The job owns the snapshot (a copy of model and optimizer): freed when the write ends, not
+    // when the next save collects the outcome.
     write = nullptr;
     return outcome;
   });
