@@ -54,31 +54,17 @@ void AtomicFile::fail(const char* what, int err) {
 void AtomicFile::write(const void* data, std::size_t n) {
   SORI_CHECK(fd_ >= 0, "cannot write ", path_, ": the file is already committed or failed");
   const auto* bytes = static_cast<const char*>(data);
-  if (buffer_.size() + n <= kAtomicFileBuffer) {
-    buffer_.insert(buffer_.end(), bytes, bytes + n);
-    return;
-  }
-  flush();
+  if (buffer_.size() + n > kAtomicFileBuffer) flush();
   if (n < kAtomicFileBuffer) {
     buffer_.insert(buffer_.end(), bytes, bytes + n);
     return;
   }
-  for (std::size_t done = 0; done < n;) {  // large pieces (tensor data) go straight to the file
-    const ssize_t w = ::write(fd_, bytes + done, n - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) fail("write", errno);
-    done += static_cast<std::size_t>(w);
-  }
+  write_fully(bytes, n, written_);  // large pieces (tensor data) go straight to the file
   written_ += n;
 }
 
 void AtomicFile::flush() {
-  for (std::size_t done = 0; done < buffer_.size();) {
-    const ssize_t w = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) fail("write", errno);
-    done += static_cast<std::size_t>(w);
-  }
+  write_fully(buffer_.data(), buffer_.size(), written_);
   written_ += buffer_.size();
   buffer_.clear();
 }
@@ -88,7 +74,10 @@ void AtomicFile::write_at(std::uint64_t offset, const void* data, std::size_t n)
   SORI_CHECK(offset + n <= size(), "AtomicFile::write_at(", offset, ", ", n, ") of ", path_, ": only ", size(),
              " bytes are written; it overwrites, never extends");
   flush();
-  const auto* bytes = static_cast<const char*>(data);
+  write_fully(static_cast<const char*>(data), n, offset);
+}
+
+void AtomicFile::write_fully(const char* bytes, std::size_t n, std::uint64_t offset) {
   for (std::size_t done = 0; done < n;) {
     const ssize_t w = ::pwrite(fd_, bytes + done, n - done, static_cast<off_t>(offset + done));
     if (w < 0 && errno == EINTR) continue;
@@ -105,17 +94,9 @@ void AtomicFile::commit() {
   if (const char* delay = std::getenv("SORI_TEST_WRITE_DELAY_MS")) ::usleep(static_cast<useconds_t>(std::atoi(delay)) * 1000);
   if (::fsync(fd_) != 0) fail("fsync", errno);
   const int closed = ::close(fd_);
-  fd_ = -1;
-  if (closed != 0) {
-    const int err = errno;
-    ::unlink(tmp_.c_str());
-    SORI_FAIL("cannot write ", path_, ": close of ", tmp_, " failed: ", std::strerror(err));
-  }
-  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp_.c_str());
-    SORI_FAIL("cannot write ", path_, ": rename of ", tmp_, " failed: ", std::strerror(err));
-  }
+  fd_ = -1;  // closed either way: fail() only removes the temporary file now
+  if (closed != 0) fail("close", errno);
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) fail("rename", errno);
   // The rename itself survives a power cut only once the directory is synced.
   const std::filesystem::path target(path_);
   const auto dir = target.has_parent_path() ? target.parent_path().string() : std::string(".");

@@ -30,6 +30,8 @@ class AtomicFile {
 
  private:
   void flush();
+  // All n bytes at `offset` (pwrite: the file position plays no part), retrying short writes.
+  void write_fully(const char* bytes, std::size_t n, std::uint64_t offset);
   [[noreturn]] void fail(const char* what, int err);
   std::string path_, tmp_;
   int fd_ = -1;
