@@ -11,7 +11,8 @@
 # DEVICE (cpu), PRECISION (32 | bf16), THREADS (1 on cpu, 0 = default), VOCAB (28), ROUNDS (5),
 # STEPS (10), WARMUP (3), BIN (build/sori_bench), PYTHON (/usr/bin/python3 when it has torch),
 # PEAK_TFLOPS (the device's dense peak for PRECISION: adds model FLOPs utilisation, PyTorch >= 2.1),
-# COMPILE_ROUNDS (0: also time the reference under torch.compile, beside the ratio, not in it).
+# COMPILE_ROUNDS (0: also time the reference under torch.compile, beside the ratio, not in it),
+# SDPA (0; 1: attention through scaled_dot_product_attention on both sides, NeMo's use_pytorch_sdpa).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONFIG=${CONFIG:-configs/demo_en.yaml}
@@ -25,12 +26,12 @@ THREADS=${THREADS:-$([[ $DEVICE == cpu ]] && echo 1 || echo 0)}
 SIZE=(--batch "${BATCH:-12}" --seconds "${SECONDS_PER_UTT:-2.5}")
 PEAK=(--peak-tflops "${PEAK_TFLOPS:-0}")
 RUN=(--device "$DEVICE" --precision "$PRECISION" --threads "$THREADS" --warmup "${WARMUP:-3}" --steps "${STEPS:-10}")
-NODROP=(model.encoder.dropout=0.0 model.encoder.dropout_att=0.0 model.encoder.dropout_pre_encoder=0.0
-        model.encoder.dropout_emb=0.0)
+OVERRIDES=(model.encoder.dropout=0.0 model.encoder.dropout_att=0.0 model.encoder.dropout_pre_encoder=0.0
+           model.encoder.dropout_emb=0.0 model.encoder.use_pytorch_sdpa=$([[ ${SDPA:-0} == 1 ]] && echo true || echo false))
 REF=$(mktemp -d)
 trap 'rm -rf "$REF"' EXIT
 
-"$BIN" --config "$CONFIG" --device "$DEVICE" --vocab "${VOCAB:-28}" "${SIZE[@]}" --write-reference "$REF" "${NODROP[@]}"
+"$BIN" --config "$CONFIG" --device "$DEVICE" --vocab "${VOCAB:-28}" "${SIZE[@]}" --write-reference "$REF" "${OVERRIDES[@]}"
 parity=$("$PYTHON" bench/train_step_reference.py --reference "$REF" --device "$DEVICE" --parity-only) || {
   echo "parity check failed: $parity" >&2
   exit 1
@@ -39,7 +40,7 @@ parity=$("$PYTHON" bench/train_step_reference.py --reference "$REF" --device "$D
 runs=("$parity")
 echo "$parity"
 for round in $(seq "$ROUNDS"); do
-  sori=$("$BIN" --config "$CONFIG" --vocab "${VOCAB:-28}" "${SIZE[@]}" "${RUN[@]}" "${NODROP[@]}")
+  sori=$("$BIN" --config "$CONFIG" --vocab "${VOCAB:-28}" "${SIZE[@]}" "${RUN[@]}" "${OVERRIDES[@]}")
   runs+=("{\"side\": \"sori\", \"round\": $round, \"median_s\": $(sed -nE 's/.*median step ([0-9.]+) s.*/\1/p' <<<"$sori")}")
   echo "${runs[-1]}"
   eager=$("$PYTHON" bench/train_step_reference.py --reference "$REF" "${SIZE[@]}" "${RUN[@]}" "${PEAK[@]}")
@@ -57,7 +58,7 @@ rows = [json.loads(l) for l in sys.stdin]
 parity = rows[0]
 sori = {r["round"]: r["median_s"] for r in rows[1:] if r["side"] == "sori"}
 eager = {r["round"]: r["median_s"] for r in rows[1:] if r["side"] == "eager"}
-s = {"config": "'"$CONFIG"'", "device": "'"$DEVICE"'", "precision": "'"$PRECISION"'",
+s = {"config": "'"$CONFIG"'", "device": "'"$DEVICE"'", "precision": "'"$PRECISION"'", "sdpa": '"${SDPA:-0}"' == 1,
      "batch": '"${BATCH:-12}"', "seconds": '"${SECONDS_PER_UTT:-2.5}"', "rounds": len(sori),
      "parity_max_abs_diff": parity["parity_max_abs_diff"],
      "sori_median_s": statistics.median(sori.values()), "eager_median_s": statistics.median(eager.values()),

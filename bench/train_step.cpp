@@ -49,7 +49,7 @@ void write_reference(const std::string& dir, const sori::Config& c, sori::CtcMod
       {"d_model", e.d_model}, {"n_layers", e.n_layers}, {"n_heads", e.n_heads},
       {"subsampling_factor", e.subsampling_factor}, {"subsampling_conv_channels", e.subsampling_conv_channels},
       {"conv_kernel_size", e.conv_kernel_size}, {"ff_expansion_factor", e.ff_expansion_factor},
-      {"xscaling", e.xscaling}, {"vocab", vocab},
+      {"xscaling", e.xscaling}, {"use_pytorch_sdpa", e.use_pytorch_sdpa}, {"vocab", vocab},
       {"freq_masks", sa.freq_masks}, {"freq_width", sa.freq_width}, {"time_masks", sa.time_masks},
       {"time_width", sa.time_width.value}, {"time_width_is_fraction", sa.time_width.is_fraction},
       {"betas", o.betas}, {"weight_decay", o.weight_decay}, {"eps", o.eps},

@@ -60,7 +60,8 @@ weights = torch.load(os.path.join(a.reference, "weights.pt"), weights_only=False
 window = weights.pop("preprocessor.featurizer.window").to(dev, torch.float64)
 fb = weights.pop("preprocessor.featurizer.fb").to(dev, torch.float64).reshape(spec["features"], -1)
 model = nemo.Model(spec["features"], spec["d_model"], spec["n_layers"], spec["n_heads"], spec["conv_kernel_size"],
-                   spec["subsampling_factor"], spec["subsampling_conv_channels"], spec["vocab"], spec["xscaling"])
+                   spec["subsampling_factor"], spec["subsampling_conv_channels"], spec["vocab"], spec["xscaling"],
+                   spec.get("use_pytorch_sdpa", False))
 assert spec["ff_expansion_factor"] == 4, "the restatement has d_ff = 4 d_model"
 missing, unexpected = model.load_state_dict(weights, strict=False)
 unexpected = [k for k in unexpected if not k.endswith("num_batches_tracked")]

@@ -107,6 +107,10 @@ template <class V> void visit_fields(V& v, EncoderConfig& c) {
   v("dropout_pre_encoder", c.dropout_pre_encoder, "Dropout on the subsampled, scaled input before the first block");
   v("dropout_emb", c.dropout_emb, "Dropout on the relative positional embeddings");
   v("dropout_att", c.dropout_att, "Dropout on the attention weights");
+  v("use_pytorch_sdpa", c.use_pytorch_sdpa,
+    "Attention through LibTorch's fused `scaled_dot_product_attention` with the relative-position scores as its "
+    "additive mask (NeMo's `use_pytorch_sdpa`; LibTorch >= 2.1, elsewhere the same arithmetic written out). "
+    "Same weights and results as the explicit path");
 }
 
 template <class V> void visit_fields(V& v, DecoderConfig& c) {

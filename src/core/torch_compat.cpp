@@ -96,6 +96,19 @@ void adamw_step(const std::vector<torch::Tensor>& params, const std::vector<torc
   at::_foreach_addcdiv_(params, exp_avgs, denom, -lr / bias_correction1);
 }
 
+torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                           const torch::Tensor& attn_mask, double dropout_p) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+  // The CPU's fused kernel gives no gradient for the mask (its backward returns q, k and v's only),
+  // so a mask that needs one takes the written-out path there.
+  if (q.is_cuda() || !attn_mask.requires_grad()) return at::scaled_dot_product_attention(q, k, v, attn_mask, dropout_p);
+#endif
+  auto scores = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(q.size(-1))));
+  auto weights = torch::softmax(scores + attn_mask, -1);
+  if (dropout_p > 0) weights = torch::dropout(weights, dropout_p, /*train=*/true);
+  return torch::matmul(weights, v);
+}
+
 torch::Tensor staging_tensor(at::IntArrayRef sizes, at::ScalarType dtype, const torch::Device& target) {
   return torch::empty(sizes, torch::TensorOptions().dtype(dtype).pinned_memory(target.is_cuda()));
 }

@@ -155,6 +155,7 @@ std::string nemo_model_config(const PretrainedModel& m) {
     << e.conv_kernel_size << YAML::Key << "conv_norm_type" << YAML::Value << e.conv_norm_type << YAML::Key << "dropout"
     << YAML::Value << e.dropout << YAML::Key << "dropout_pre_encoder" << YAML::Value << e.dropout_pre_encoder
     << YAML::Key << "dropout_emb" << YAML::Value << e.dropout_emb << YAML::Key << "dropout_att" << YAML::Value << e.dropout_att
+    << YAML::Key << "use_pytorch_sdpa" << YAML::Value << e.use_pytorch_sdpa
     << YAML::EndMap;
   y << YAML::Key << "decoder" << YAML::Value << YAML::BeginMap
     << YAML::Key << "_target_" << YAML::Value << "nemo.collections.asr.modules.ConvASRDecoder"

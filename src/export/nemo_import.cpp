@@ -86,6 +86,7 @@ NemoImportResult import_nemo(const std::string& nemo_path, const std::string& ou
   take(enc, "dropout_pre_encoder", e.dropout_pre_encoder);
   take(enc, "dropout_emb", e.dropout_emb);
   take(enc, "dropout_att", e.dropout_att);
+  take(enc, "use_pytorch_sdpa", e.use_pytorch_sdpa);
   if (e.subsampling_conv_channels < 0) e.subsampling_conv_channels = e.d_model;  // NeMo's -1
   SORI_CHECK(e.subsampling == "dw_striding" && e.self_attention_model == "rel_pos", nemo_path,
              ": unsupported encoder variant (subsampling ", e.subsampling, ", attention ", e.self_attention_model,

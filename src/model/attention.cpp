@@ -51,8 +51,9 @@ torch::Tensor rel_shift(const torch::Tensor& x) {
   return padded.view({b, h, -1, t}).slice(2, 1).reshape({b, h, t, p});
 }
 
-RelPositionMultiHeadAttentionImpl::RelPositionMultiHeadAttentionImpl(int n_heads, int d_model, double dropout_att)
-    : h_(n_heads), d_k_(d_model / n_heads) {
+RelPositionMultiHeadAttentionImpl::RelPositionMultiHeadAttentionImpl(int n_heads, int d_model, double dropout_att,
+                                                                     bool use_sdpa)
+    : h_(n_heads), d_k_(d_model / n_heads), use_sdpa_(use_sdpa) {
   SORI_CHECK(d_model % n_heads == 0, "model.encoder: d_model ", d_model, " is not divisible by n_heads ", n_heads);
   namespace nn = torch::nn;
   linear_q_ = register_module("linear_q", nn::Linear(d_model, d_model));
@@ -86,6 +87,15 @@ torch::Tensor RelPositionMultiHeadAttentionImpl::attend(const torch::Tensor& x, 
   auto q_u = (q + pos_bias_u_).transpose(1, 2);  // [B, H, T, dk]
   auto q_v = (q + pos_bias_v_).transpose(1, 2);
   auto matrix_bd = rel_shift(torch::matmul(q_v, p.transpose(-2, -1)));
+  if (use_sdpa_) {
+    auto position_scores = matrix_bd.slice(3, 0, t) * (1.0 / std::sqrt(static_cast<double>(d_k_)));
+    if (mask.defined()) position_scores = position_scores.masked_fill(mask.unsqueeze(1), kMaskedScore);
+    const double dropout_p = is_training() ? dropout_->options.p() : 0.0;
+    auto out = compat::scaled_dot_product_attention(q_u, k, v, position_scores, dropout_p);  // [B, H, T, dk]
+    // A fully masked row would average the values; the explicit path's zeroed weights give 0.
+    if (mask.defined()) out = out.masked_fill(mask.all(-1).unsqueeze(1).unsqueeze(-1), 0.0);
+    return linear(linear_out_, out.transpose(1, 2).reshape({b, t, h_ * d_k_}));
+  }
   auto matrix_ac = torch::matmul(q_u, k.transpose(-2, -1));
   auto scores = (matrix_ac + matrix_bd.slice(3, 0, matrix_ac.size(-1))) / std::sqrt(static_cast<double>(d_k_));
   torch::Tensor attn;

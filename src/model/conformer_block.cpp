@@ -58,7 +58,7 @@ ConformerBlockImpl::ConformerBlockImpl(const ConformerBlockOptions& o) {
   norm_conv_ = norm("norm_conv");
   conv_ = register_module("conv", ConformerConvolution(o.d_model, o.conv_kernel_size, o.conv_norm_type));
   norm_self_att_ = norm("norm_self_att");
-  self_attn_ = register_module("self_attn", RelPositionMultiHeadAttention(o.n_heads, o.d_model, o.dropout_att));
+  self_attn_ = register_module("self_attn", RelPositionMultiHeadAttention(o.n_heads, o.d_model, o.dropout_att, o.use_sdpa));
   norm_feed_forward2_ = norm("norm_feed_forward2");
   feed_forward2_ = register_module("feed_forward2", ConformerFeedForward(o.d_model, d_ff, o.dropout));
   dropout_ = register_module("dropout", nn::Dropout(o.dropout));

@@ -24,7 +24,7 @@ ConformerEncoderImpl::ConformerEncoderImpl(const EncoderConfig& c) : config_(c) 
                                                               c.pos_emb_max_len));
   layers_ = register_module("layers", torch::nn::ModuleList());
   ConformerBlockOptions block{c.d_model, c.n_heads, c.ff_expansion_factor, c.conv_kernel_size, c.conv_norm_type,
-                              c.dropout, c.dropout_att};
+                              c.dropout, c.dropout_att, c.use_pytorch_sdpa};
   for (int i = 0; i < c.n_layers; ++i) layers_->push_back(ConformerBlock(block));
 }
 

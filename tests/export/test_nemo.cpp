@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "export_util.h"
+#include "sori/config/config.h"
 #include "sori/core/error.h"
 #include "sori/core/fs.h"
 #include "sori/export/nemo_archive.h"
@@ -96,6 +97,7 @@ TEST(NemoImport, RefusesWhatItDoesNotSupport) {
 TEST(NemoArchive, ExportImportRoundTrip) {
   test::TempDir dir;
   auto p = random_model();
+  p.config.model.encoder.use_pytorch_sdpa = true;  // a setting NeMo's config carries too
   export_nemo_archive(p, dir.path("model.nemo"));
   const auto files = read_tar_archive(dir.path("model.nemo"));
   ASSERT_TRUE(files.count("model_config.yaml"));
@@ -108,6 +110,7 @@ TEST(NemoArchive, ExportImportRoundTrip) {
     ASSERT_TRUE(back.model.count(key)) << key;
     EXPECT_TRUE(torch::equal(back.model.at(key), t)) << key;
   }
+  EXPECT_TRUE(load_config_from_string(back.config_yaml, "back.ckpt").model.encoder.use_pytorch_sdpa);
 }
 
 TEST(NemoImport, NewTokenizerReinitialisesOnlyTheCtcHead) {

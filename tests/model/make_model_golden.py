@@ -84,9 +84,9 @@ def rel_shift(x):
 class RelPositionMultiHeadAttention(nn.Module):
     """MHA:212; forward_qkv MHA:104, scores MHA:347-348, forward_attention MHA:125."""
 
-    def __init__(self, n_head, n_feat):
+    def __init__(self, n_head, n_feat, sdpa=False):
         super().__init__()
-        self.h, self.d_k = n_head, n_feat // n_head
+        self.h, self.d_k, self.sdpa = n_head, n_feat // n_head, sdpa
         self.linear_q = nn.Linear(n_feat, n_feat)
         self.linear_k = nn.Linear(n_feat, n_feat)
         self.linear_v = nn.Linear(n_feat, n_feat)
@@ -104,6 +104,16 @@ class RelPositionMultiHeadAttention(nn.Module):
         q_u = (q + self.pos_bias_u).transpose(1, 2)
         q_v = (q + self.pos_bias_v).transpose(1, 2)
         bd = rel_shift(torch.matmul(q_v, p.transpose(-2, -1)))
+        if self.sdpa:  # use_pytorch_sdpa: the position scores become SDPA's additive mask
+            m = mask.unsqueeze(1)
+            bd = (bd[:, :, :, : k.size(-2)] / math.sqrt(self.d_k)).masked_fill(m, -INF_VAL)
+            if hasattr(F, "scaled_dot_product_attention"):  # PyTorch >= 2.0
+                out = F.scaled_dot_product_attention(q_u, k, v, attn_mask=bd)
+            else:  # the same arithmetic, for Debian's 1.13
+                out = torch.matmul(torch.softmax(torch.matmul(q_u, k.transpose(-2, -1)) / math.sqrt(self.d_k) + bd,
+                                                 dim=-1), v)
+            out = out.masked_fill(m.all(-1).unsqueeze(-1), 0.0)  # fully masked queries, as the explicit path
+            return self.linear_out(out.transpose(1, 2).reshape(b, -1, self.h * self.d_k))
         ac = torch.matmul(q_u, k.transpose(-2, -1))
         scores = (ac + bd[:, :, :, : ac.size(-1)]) / math.sqrt(self.d_k)
         m = mask.unsqueeze(1)
@@ -143,14 +153,14 @@ class ConvModule(nn.Module):
 class ConformerLayer(nn.Module):
     """CM:35; fc_factor 0.5 at CM:91; forward CM:160-210."""
 
-    def __init__(self, d, h, k):
+    def __init__(self, d, h, k, sdpa=False):
         super().__init__()
         self.norm_feed_forward1 = nn.LayerNorm(d)
         self.feed_forward1 = FeedForward(d, 4 * d)
         self.norm_conv = nn.LayerNorm(d)
         self.conv = ConvModule(d, k)
         self.norm_self_att = nn.LayerNorm(d)
-        self.self_attn = RelPositionMultiHeadAttention(h, d)
+        self.self_attn = RelPositionMultiHeadAttention(h, d, sdpa)
         self.norm_feed_forward2 = nn.LayerNorm(d)
         self.feed_forward2 = FeedForward(d, 4 * d)
         self.norm_out = nn.LayerNorm(d)
@@ -174,11 +184,11 @@ def create_masks(lengths, t):
 class Model(nn.Module):
     """Encoder CE:593-745 (xscale sqrt(d_model) CE:363), decoder ASR:407-468."""
 
-    def __init__(self, feat_in, d, layers, h, k, factor, channels, vocab, xscaling=True):
+    def __init__(self, feat_in, d, layers, h, k, factor, channels, vocab, xscaling=True, sdpa=False):
         super().__init__()
         self.encoder = nn.Module()
         self.encoder.pre_encode = ConvSubsampling(feat_in, d, factor, channels)
-        self.encoder.layers = nn.ModuleList([ConformerLayer(d, h, k) for _ in range(layers)])
+        self.encoder.layers = nn.ModuleList([ConformerLayer(d, h, k, sdpa) for _ in range(layers)])
         self.decoder = nn.Module()
         self.decoder.decoder_layers = nn.Sequential(nn.Conv1d(d, vocab + 1, 1))
         self.d, self.xscale = d, (math.sqrt(d) if xscaling else None)

@@ -1,9 +1,15 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <ATen/Context.h>
+
+#include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
+#include "sori/core/torch_compat.h"
+#include "sori/model/attention.h"
 #include "sori/model/ctc_model.h"
 #include "sori/model/state_dict.h"
 
@@ -133,4 +139,89 @@ TEST(Model, TrainingBatchNormSeesPadding) {
   auto padded = torch::cat({feats, torch::zeros({1, 80, 40})}, 2);
   auto [b, lb] = model->forward(padded, torch::tensor({60}, torch::kInt64));
   EXPECT_GT((a[0] - b[0].narrow(0, 0, a.size(1))).abs().max().item<double>(), 1e-4);
+}
+
+namespace {
+// The explicit attention and the scaled_dot_product_attention path with the same parameters, on
+// `device`, under autocast to `dtype` when it is not fp32 (CUDA only). Returns the largest
+// difference of the outputs and of every gradient, each relative to the explicit path's largest
+// magnitude.
+double sdpa_against_explicit(const torch::Device& device, at::ScalarType dtype) {
+  torch::manual_seed(0);
+  const int d = 64, h = 4;
+  RelPositionMultiHeadAttention explicit_path(h, d, 0.0), sdpa(h, d, 0.0, /*use_sdpa=*/true);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : explicit_path->parameters()) p.copy_(torch::randn_like(p) * 0.2);  // pos biases too
+    load_state_dict(*sdpa, state_dict(*explicit_path), "explicit attention");
+  }
+  explicit_path->to(device);
+  sdpa->to(device);
+  RelPositionalEncoding pos_enc(d, 0.0, 0.0, 1.0, 64);
+  // Padded utterances: the last has every query past frame 4 fully masked.
+  const auto lengths = torch::tensor({19, 11, 4}, torch::kInt64).to(device);
+  const auto pad = torch::arange(19, lengths.options()).unsqueeze(0) >= lengths.unsqueeze(1);
+  const auto mask = pad.unsqueeze(1) | pad.unsqueeze(2);
+  const auto x = torch::randn({3, 19, d}, device);
+  const auto pos_emb = pos_enc->forward(x).second;
+  const auto upstream = torch::randn({3, 19, d}, device);
+  std::vector<torch::Tensor> results;
+  for (auto module : {explicit_path, sdpa}) {
+    auto input = x.clone().requires_grad_(true);
+    torch::Tensor out;
+    {
+      compat::AutocastGuard autocast(device, dtype != torch::kFloat32, dtype);
+      out = module->forward(input, mask, pos_emb).to(torch::kFloat32);
+    }
+    (out * upstream).sum().backward();
+    results.push_back(out.detach());
+    results.push_back(input.grad());
+    for (auto& p : module->parameters()) results.push_back(p.grad().to(torch::kFloat32));
+  }
+  double worst = 0;
+  const auto n = results.size() / 2;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto scale = results[i].abs().max().item<double>();
+    worst = std::max(worst, (results[i] - results[n + i]).abs().max().item<double>() / std::max(scale, 1e-6));
+  }
+  return worst;
+}
+}  // namespace
+
+TEST(Attention, SdpaPathMatchesTheExplicitPathWithGradients) {
+  EXPECT_LE(sdpa_against_explicit(torch::kCPU, torch::kFloat32), 1e-5);
+  if (!torch::cuda::is_available()) return;
+  at::globalContext().setAllowTF32CuBLAS(false);
+  EXPECT_LE(sdpa_against_explicit(torch::kCUDA, torch::kFloat32), 1e-4) << "CUDA, fp32";
+  at::globalContext().setAllowTF32CuBLAS(true);
+  EXPECT_LE(sdpa_against_explicit(torch::kCUDA, torch::kBFloat16), 3e-2) << "CUDA, bf16 autocast";
+}
+
+TEST(Attention, SdpaPathAppliesDropoutOnlyInTraining) {
+  torch::manual_seed(0);
+  RelPositionMultiHeadAttention attention(4, 32, 0.5, /*use_sdpa=*/true);
+  RelPositionalEncoding pos_enc(32, 0.0, 0.0, 1.0, 64);
+  torch::NoGradGuard no_grad;
+  const auto x = torch::randn({2, 10, 32});
+  const auto pos_emb = pos_enc->forward(x).second;
+  const auto mask = torch::zeros({2, 10, 10}, torch::kBool);
+  attention->train();
+  EXPECT_FALSE(torch::allclose(attention->forward(x, mask, pos_emb), attention->forward(x, mask, pos_emb)));
+  attention->eval();
+  EXPECT_TRUE(torch::equal(attention->forward(x, mask, pos_emb), attention->forward(x, mask, pos_emb)));
+}
+
+TEST(Model, UsePytorchSdpaKeepsTheWeightsAndTheLogProbs) {
+  torch::manual_seed(0);
+  auto with_sdpa = small_config();
+  with_sdpa.encoder.use_pytorch_sdpa = true;
+  CtcModel explicit_model(small_config(), 20), sdpa_model(with_sdpa, 20);
+  load_state_dict(*sdpa_model, state_dict(*explicit_model), "explicit model");
+  explicit_model->eval();
+  sdpa_model->eval();
+  torch::NoGradGuard no_grad;
+  const auto feats = torch::randn({2, 80, 120});
+  const auto lengths = torch::tensor({120, 67}, torch::kInt64);
+  const auto a = explicit_model->forward(feats, lengths).first, b = sdpa_model->forward(feats, lengths).first;
+  EXPECT_LE((a - b).abs().max().item<double>(), 1e-5);
 }

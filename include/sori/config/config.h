@@ -93,6 +93,7 @@ struct EncoderConfig {
   double dropout_pre_encoder = 0.1;
   double dropout_emb = 0.0;
   double dropout_att = 0.1;
+  bool use_pytorch_sdpa = false;
 };
 
 struct DecoderConfig {

@@ -105,6 +105,14 @@ void adamw_step(const std::vector<torch::Tensor>& params, const std::vector<torc
 // Whether adamw_step takes the fused kernel for tensors on `device`.
 bool fused_adamw(const torch::Device& device);
 
+// softmax(q k^T / sqrt(dk) + attn_mask) v, with dropout_p applied to the weights when > 0.
+// q [B, H, Tq, dk], k and v [B, H, Tk, dk], attn_mask additive and broadcastable to [B, H, Tq, Tk]
+// (it may require gradients). LibTorch >= 2.1: at::scaled_dot_product_attention (fused kernels on
+// CUDA, mask gradients included), except on the CPU for a mask that requires gradients; elsewhere
+// the same arithmetic in separate ops.
+torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                           const torch::Tensor& attn_mask, double dropout_p);
+
 // torch::optim keys its per-parameter state by the parameter's TensorImpl: a string of the address
 // in 1.13, the address itself in later versions.
 template <class Key = std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>::key_type>

@@ -36,9 +36,13 @@ torch::Tensor rel_shift(const torch::Tensor& x);
 
 class RelPositionMultiHeadAttentionImpl : public torch::nn::Module {
  public:
-  RelPositionMultiHeadAttentionImpl(int n_heads, int d_model, double dropout_att);
+  // use_sdpa: NeMo's use_pytorch_sdpa. The scores against positions, scaled and masked, become
+  // the additive mask of compat::scaled_dot_product_attention (fused on CUDA with LibTorch 2.x);
+  // the result equals the explicit path's up to rounding, with the same parameters.
+  RelPositionMultiHeadAttentionImpl(int n_heads, int d_model, double dropout_att, bool use_sdpa = false);
   // x [B, T, d]; mask [B, T, T] bool, true where query or key is padding; pos_emb [1, 2T-1, d].
-  // Masked scores are filled with -10000 before softmax and masked probabilities set to 0.
+  // Masked scores are -10000 (finite: a fully masked row stays a number) and a query whose keys
+  // are all masked gets 0 before the output projection, as NeMo does on both paths.
   // Under fp16 autocast it computes in bf16 where supported, else fp32 (NeMo's
   // avoid_float16_autocast_context); under bf16 it stays bf16.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, const torch::Tensor& pos_emb);
@@ -46,6 +50,7 @@ class RelPositionMultiHeadAttentionImpl : public torch::nn::Module {
  private:
   torch::Tensor attend(const torch::Tensor& x, const torch::Tensor& mask, const torch::Tensor& pos_emb);
   int h_, d_k_;
+  bool use_sdpa_;
   torch::nn::Linear linear_q_{nullptr}, linear_k_{nullptr}, linear_v_{nullptr}, linear_out_{nullptr},
       linear_pos_{nullptr};
   torch::Tensor pos_bias_u_, pos_bias_v_;

@@ -26,6 +26,7 @@ struct ConformerBlockOptions {
   std::string conv_norm_type = "batch_norm";  // batch_norm | layer_norm
   double dropout = 0.1;
   double dropout_att = 0.1;
+  bool use_sdpa = false;  // RelPositionMultiHeadAttention
 };
 
 // Linear(d -> 4d), SiLU, dropout, Linear(4d -> d).
