@@ -65,9 +65,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
   auto model = new_dict();
   for (const auto& [k, v] : c.model) model.insert(k, v.detach().to(torch::kCPU));
   root.insert("model", model);
-  // A view of the bytes, not a copy: the pickler only reads it, before this function returns.
-  root.insert("optimizer", torch::from_blob(const_cast<char*>(c.optimizer.data()),
-                                            {static_cast<std::int64_t>(c.optimizer.size())}, torch::kUInt8));
+  root.insert("optimizer", c.optimizer.defined() ? c.optimizer : torch::empty({0}, torch::kUInt8));
   root.insert("scaler_scale", c.scaler_scale.to(torch::kCPU));
   root.insert("scaler_growth_tracker", c.scaler_growth_tracker.to(torch::kCPU));
   const auto& p = c.progress;
@@ -136,7 +134,7 @@ Checkpoint decode_checkpoint(const GenericDict& root, const std::string& path) {
 
   Checkpoint c;
   for (const auto& item : get(root, "model", path).toGenericDict()) c.model[item.key().toStringRef()] = item.value().toTensor();
-  c.optimizer = tensor_to_bytes(get(root, "optimizer", path).toTensor());
+  c.optimizer = get(root, "optimizer", path).toTensor();  // the archive's own record: kept, not copied
   c.scaler_scale = get(root, "scaler_scale", path).toTensor();
   c.scaler_growth_tracker = get(root, "scaler_growth_tracker", path).toTensor();
   const auto p = get(root, "progress", path).toTensor();
@@ -192,7 +190,7 @@ c10::IValue unpickle(const char* payload, std::size_t size, const std::string& p
 }  // namespace
 
 Checkpoint load_checkpoint(const std::string& path) {
-  const std::string file = read_file(path);
+  const MappedFile file(path);
   const std::string_view magic(file.data(), std::min<std::size_t>(file.size(), 8));
   SORI_CHECK(file.size() >= 24 && (magic == std::string_view(kMagicCrc32c, 8) || magic == std::string_view(kMagicFnv1a, 8)),
              "checkpoint ", path, ": not a Sori checkpoint (bad header)");

@@ -3,7 +3,6 @@
 #include <torch/torch.h>
 
 #include <map>
-#include <sstream>
 
 #include "sori/core/error.h"
 #include "sori/core/torch_compat.h"
@@ -62,7 +61,7 @@ void Optimizer::step() {
                        std::get<1>(o.betas()), o.weight_decay(), o.eps());
 }
 
-std::string Optimizer::save() const {
+torch::Tensor Optimizer::save() const {
   torch::serialize::OutputArchive archive;
   adamw_->save(archive);
   // Reserved for the state's tensors and some headroom: a large model's state is about a GB, and
@@ -79,14 +78,20 @@ std::string Optimizer::save() const {
     bytes.append(static_cast<const char*>(data), n);
     return n;
   });
-  return bytes;
+  // The tensor takes the buffer over: its deleter owns the string.
+  auto owner = std::make_shared<std::string>(std::move(bytes));
+  return torch::from_blob(owner->data(), {static_cast<std::int64_t>(owner->size())}, [owner](void*) {}, torch::kUInt8);
 }
 
-void Optimizer::load(const std::string& bytes, const torch::Device& device, const std::string& source) {
-  std::istringstream in(bytes);
+void Optimizer::load(const torch::Tensor& bytes, const torch::Device& device, const std::string& source) {
+  SORI_CHECK(bytes.defined() && bytes.device().is_cpu() && bytes.scalar_type() == torch::kUInt8 && bytes.dim() == 1,
+             source, ": optimizer state is not a 1-D uint8 CPU tensor of bytes");
+  const auto contiguous = bytes.contiguous();
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(in, device);
+    // In place: a stream over them would copy the bytes once more.
+    archive.load_from(static_cast<const char*>(contiguous.data_ptr()), static_cast<std::size_t>(contiguous.numel()),
+                      device);
     adamw_->load(archive);
   } catch (const c10::Error& e) {
     SORI_FAIL(source, ": optimizer state does not fit this model (", e.what_without_backtrace(), ")");

@@ -106,3 +106,31 @@ TEST(ReadFile, ReadsWholeFilesAndFilesWithoutASize) {
   const auto directory = test::error_text([&] { read_file(dir.path("step_1.ckpt")); });
   EXPECT_NE(directory.find(dir.path("step_1.ckpt") + ": it is a directory"), std::string::npos) << directory;
 }
+
+TEST(MappedFile, MapsRegularFilesAndReadsEverythingElseWithReadFilesErrors) {
+  test::TempDir dir;
+  std::string contents(3 << 20, '\0');
+  for (std::size_t i = 0; i < contents.size(); ++i) contents[i] = static_cast<char>(i * 7919 % 251);
+  write_file_atomic(dir.path("f.bin"), contents);
+  {
+    const MappedFile file(dir.path("f.bin"));
+    EXPECT_TRUE(file.mapped());
+    ASSERT_EQ(file.size(), contents.size());
+    EXPECT_EQ(std::string(file.data(), file.size()), contents);
+    // Replaced by rename while mapped, as checkpoints are: the mapping keeps the old bytes.
+    write_file_atomic(dir.path("f.bin"), "new");
+    EXPECT_EQ(std::string(file.data(), file.size()), contents);
+  }
+  write_file_atomic(dir.path("empty"), "");
+  const MappedFile empty(dir.path("empty"));
+  EXPECT_FALSE(empty.mapped());
+  EXPECT_EQ(empty.size(), 0u);
+  const MappedFile status("/proc/self/status");  // size 0 in stat: read, not mapped
+  EXPECT_FALSE(status.mapped());
+  EXPECT_NE(std::string(status.data(), status.size()).find("Pid:"), std::string::npos);
+  const auto missing = test::error_text([&] { MappedFile m(dir.path("missing")); });
+  EXPECT_NE(missing.find("cannot open " + dir.path("missing")), std::string::npos) << missing;
+  std::filesystem::create_directories(dir.path("step_1.ckpt"));
+  const auto directory = test::error_text([&] { MappedFile m(dir.path("step_1.ckpt")); });
+  EXPECT_NE(directory.find(dir.path("step_1.ckpt") + ": it is a directory"), std::string::npos) << directory;
+}

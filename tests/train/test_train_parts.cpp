@@ -10,6 +10,7 @@
 #include "sori/train/optimizer.h"
 #include "sori/core/torch_compat.h"
 #include "sori/model/ctc_decode.h"
+#include "test_util.h"
 
 using namespace sori;
 
@@ -136,6 +137,18 @@ TEST(Optimizer, MultiTensorAdamWEqualsPerTensorAdamWAcrossASaveAndLoad) {
   const torch::Device cpu(torch::kCPU);
   // The _foreach_ path does torch::optim::AdamW's arithmetic exactly; a fused kernel rounds its own way.
   EXPECT_LE(adamw_difference(cpu), compat::fused_adamw(cpu) ? 1e-6 : 0.0);
+}
+
+TEST(Optimizer, LoadRefusesWhatIsNotItsBytesNamingTheSource) {
+  auto p = torch::zeros({3}).requires_grad_();
+  Optimizer optimizer(OptimConfig{}, {p});
+  const auto bytes = optimizer.save();
+  EXPECT_EQ(bytes.scalar_type(), torch::kUInt8);
+  EXPECT_EQ(bytes.dim(), 1);
+  for (const auto& wrong : {torch::Tensor(), bytes.to(torch::kFloat32), bytes.view({1, -1}), bytes.narrow(0, 0, 10)}) {
+    const auto error = test::error_text([&] { optimizer.load(wrong, torch::kCPU, "checkpoint x.ckpt"); });
+    EXPECT_NE(error.find("checkpoint x.ckpt: optimizer state"), std::string::npos) << error;
+  }
 }
 
 TEST(Cuda, FusedAdamWMatchesPerTensorAdamW) {

@@ -40,6 +40,28 @@ class AtomicFile {
 };
 std::string read_file(const std::string& path);
 
+// A file's bytes, read-only, for as long as the object lives. A regular file is mapped: its bytes
+// are the page cache's, neither copied nor backed by fresh memory (a GB checkpoint loads without
+// faulting in and zeroing a GB). Anything else, or where mapping fails, is read (read_file, with
+// its errors). A mapped file must not shrink while mapped (reading past its new end raises
+// SIGBUS): true of everything Sori writes, which replaces files by rename and never rewrites one.
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  const char* data() const { return data_; }
+  std::size_t size() const { return size_; }
+  bool mapped() const { return map_ != nullptr; }
+
+ private:
+  std::string read_;  // the bytes when not mapped
+  void* map_ = nullptr;
+  const char* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 // An exclusive lock on a directory for as long as the object lives: flock() on <dir>/.lock,
 // which records the holder's pid and host. The kernel drops it when the process dies, kill -9
 // included, so a crashed run never leaves a stale lock. A second holder gets a sori::Error

@@ -32,7 +32,7 @@ struct TrainProgress {
 
 struct Checkpoint {
   StateDict model;
-  std::string optimizer;  // serialized torch::optim archive
+  torch::Tensor optimizer;  // Optimizer::save's bytes (1-D uint8, CPU); undefined: none
   torch::Tensor scaler_scale, scaler_growth_tracker;
   TrainProgress progress;
   DataParallelShape shape;  // micro_batches_per_epoch 0: unknown (older format)

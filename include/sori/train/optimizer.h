@@ -23,9 +23,12 @@ class Optimizer {
   void zero_grad();
   void step();
   const std::vector<torch::Tensor>& params() const { return params_; }
-  std::string save() const;
-  // Throws sori::Error naming `source` when the state does not fit the parameters.
-  void load(const std::string& bytes, const torch::Device& device, const std::string& source);
+  // The state as a serialized torch::optim archive: a 1-D uint8 CPU tensor (so that a checkpoint
+  // holds and loads it without copying a large model's GB of state).
+  torch::Tensor save() const;
+  // `bytes` as save() gives them. Throws sori::Error naming `source` when they are not such an
+  // archive or the state does not fit the parameters.
+  void load(const torch::Tensor& bytes, const torch::Device& device, const std::string& source);
 
  private:
   torch::optim::AdamWOptions& options() const;
