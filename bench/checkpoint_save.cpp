@@ -42,6 +42,12 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
+std::string shell_quoted(const std::string& s) {
+  std::string q = "'";
+  for (const char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
 // The child: loads FILE as a resume does, into CONFIG's model and optimizer; prints both times.
 int resume_from(const std::string& file, const sori::Config& config, int vocab) {
   sori::CtcModel model(config.model, vocab);
@@ -95,11 +101,12 @@ int main(int argc, char** argv) {
     times["save_checkpoint"].push_back(seconds([&] { sori::save_checkpoint(path, c); }));
     const std::string bytes(std::filesystem::file_size(path), 'x');
     times["write_only"].push_back(seconds([&] { sori::write_file_atomic(dir + "/bytes.bin", bytes); }));
-    const auto child = std::string(argv[0]) + " --resume-from '" + path + "' '" + argv[1] + "' " + std::to_string(vocab);
+    const auto child = shell_quoted(argv[0]) + " --resume-from " + shell_quoted(path) + " " + shell_quoted(argv[1]) +
+                       " " + std::to_string(vocab);
     FILE* out = popen(child.c_str(), "r");
     double load = -1, optimizer_load = -1;
-    if (!out || std::fscanf(out, "load_checkpoint %lf optimizer_load %lf", &load, &optimizer_load) != 2 ||
-        pclose(out) != 0) {
+    const bool read = out && std::fscanf(out, "load_checkpoint %lf optimizer_load %lf", &load, &optimizer_load) == 2;
+    if (!out || pclose(out) != 0 || !read) {
       std::fprintf(stderr, "the resume child failed: %s\n", child.c_str());
       return 1;
     }

@@ -26,8 +26,10 @@ THREADS=${THREADS:-$([[ $DEVICE == cpu ]] && echo 1 || echo 0)}
 SIZE=(--batch "${BATCH:-12}" --seconds "${SECONDS_PER_UTT:-2.5}")
 PEAK=(--peak-tflops "${PEAK_TFLOPS:-0}")
 RUN=(--device "$DEVICE" --precision "$PRECISION" --threads "$THREADS" --warmup "${WARMUP:-3}" --steps "${STEPS:-10}")
+SDPA_ON=false
+[[ ${SDPA:-0} == 1 ]] && SDPA_ON=true
 OVERRIDES=(model.encoder.dropout=0.0 model.encoder.dropout_att=0.0 model.encoder.dropout_pre_encoder=0.0
-           model.encoder.dropout_emb=0.0 model.encoder.use_pytorch_sdpa=$([[ ${SDPA:-0} == 1 ]] && echo true || echo false))
+           model.encoder.dropout_emb=0.0 "model.encoder.use_pytorch_sdpa=$SDPA_ON")
 REF=$(mktemp -d)
 trap 'rm -rf "$REF"' EXIT
 
@@ -58,7 +60,7 @@ rows = [json.loads(l) for l in sys.stdin]
 parity = rows[0]
 sori = {r["round"]: r["median_s"] for r in rows[1:] if r["side"] == "sori"}
 eager = {r["round"]: r["median_s"] for r in rows[1:] if r["side"] == "eager"}
-s = {"config": "'"$CONFIG"'", "device": "'"$DEVICE"'", "precision": "'"$PRECISION"'", "sdpa": '"${SDPA:-0}"' == 1,
+s = {"config": "'"$CONFIG"'", "device": "'"$DEVICE"'", "precision": "'"$PRECISION"'", "sdpa": "'"${SDPA:-0}"'" == "1",
      "batch": '"${BATCH:-12}"', "seconds": '"${SECONDS_PER_UTT:-2.5}"', "rounds": len(sori),
      "parity_max_abs_diff": parity["parity_max_abs_diff"],
      "sori_median_s": statistics.median(sori.values()), "eager_median_s": statistics.median(eager.values()),

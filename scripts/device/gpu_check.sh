@@ -8,7 +8,9 @@
 #   nccl       NCCL under torchrun, world size 1: train, then resume (needs the demo slice, device_data/)
 # SORI_BUILD_TARGET builds only the named targets. SORI_DEADLINE_S starts no stage (and no bench
 # run) later than that many seconds after the start, so that a call under the device tool's time
-# limit still brings back what it measured. Results go to $OUT (or ./device_out).
+# limit still brings back what it measured: leave a run's length (a minute or two) below the
+# limit; a run cut off by the limit still leaves its output in $OUT. Results go to $OUT (or
+# ./device_out).
 #
 # With 15 minutes of device time in all, one call (timeout_s 600) of
 #   SORI_DEADLINE_S=420 SORI_GPU_BENCH=1 SORI_BUILD_TARGET="sori sori_tests sori_bench" \
@@ -20,16 +22,19 @@ mkdir -p "$OUT"
 START=$(date +%s)
 export SORI_DEADLINE=${SORI_DEADLINE_S:+$((START + SORI_DEADLINE_S))}
 
-# stage NAME FUNCTION: runs FUNCTION unless the deadline has passed, and logs its exit and time.
+# stage NAME FUNCTION: runs FUNCTION unless the deadline has passed, logs its exit and time, and
+# returns its exit status (0 when skipped).
 stage() {
   if [[ -n $SORI_DEADLINE ]] && (( $(date +%s) >= SORI_DEADLINE )); then
     echo "$1: skipped (deadline)" | tee -a "$OUT/stages.txt"
-    return
+    return 0
   fi
-  local t0
+  local t0 rc
   t0=$(date +%s)
   "$2"
-  echo "$1: exit $?, $(( $(date +%s) - t0 )) s" | tee -a "$OUT/stages.txt"
+  rc=$?
+  echo "$1: exit $rc, $(( $(date +%s) - t0 )) s" | tee -a "$OUT/stages.txt"
+  return "$rc"
 }
 
 PREFIX=/tmp/sori-deps

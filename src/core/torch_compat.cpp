@@ -99,9 +99,27 @@ void adamw_step(const std::vector<torch::Tensor>& params, const std::vector<torc
 torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                            const torch::Tensor& attn_mask, double dropout_p) {
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+  if (q.is_cuda()) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)
+    // cuDNN's kernel, LibTorch's first choice on sm90 for half types with a mask, gives NaN query
+    // gradients where every key of a query is masked and T % 128 == 64 (pytorch#196678, 2.11):
+    // our padded queries are such rows. It is kept out while the kernel is chosen (the forward's
+    // choice fixes the backward's), which leaves the memory-efficient kernel.
+    struct CudnnAttentionOff {
+      bool was = at::globalContext().userEnabledCuDNNSDP();
+      CudnnAttentionOff() { at::globalContext().setSDPUseCuDNN(false); }
+      ~CudnnAttentionOff() { at::globalContext().setSDPUseCuDNN(was); }
+    };
+    if (torch::GradMode::is_enabled()) {
+      CudnnAttentionOff off;
+      return at::scaled_dot_product_attention(q, k, v, attn_mask, dropout_p);
+    }
+#endif
+    return at::scaled_dot_product_attention(q, k, v, attn_mask, dropout_p);
+  }
   // The CPU's fused kernel gives no gradient for the mask (its backward returns q, k and v's only),
   // so a mask that needs one takes the written-out path there.
-  if (q.is_cuda() || !attn_mask.requires_grad()) return at::scaled_dot_product_attention(q, k, v, attn_mask, dropout_p);
+  if (!attn_mask.requires_grad()) return at::scaled_dot_product_attention(q, k, v, attn_mask, dropout_p);
 #endif
   auto scores = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(q.size(-1))));
   auto weights = torch::softmax(scores + attn_mask, -1);

@@ -154,9 +154,10 @@ std::string nemo_model_config(const PretrainedModel& m) {
     << YAML::Key << "pos_emb_max_len" << YAML::Value << e.pos_emb_max_len << YAML::Key << "conv_kernel_size" << YAML::Value
     << e.conv_kernel_size << YAML::Key << "conv_norm_type" << YAML::Value << e.conv_norm_type << YAML::Key << "dropout"
     << YAML::Value << e.dropout << YAML::Key << "dropout_pre_encoder" << YAML::Value << e.dropout_pre_encoder
-    << YAML::Key << "dropout_emb" << YAML::Value << e.dropout_emb << YAML::Key << "dropout_att" << YAML::Value << e.dropout_att
-    << YAML::Key << "use_pytorch_sdpa" << YAML::Value << e.use_pytorch_sdpa
-    << YAML::EndMap;
+    << YAML::Key << "dropout_emb" << YAML::Value << e.dropout_emb << YAML::Key << "dropout_att" << YAML::Value << e.dropout_att;
+  // Only when set: older NeMo releases have no such argument and would refuse the config.
+  if (e.use_pytorch_sdpa) y << YAML::Key << "use_pytorch_sdpa" << YAML::Value << true;
+  y << YAML::EndMap;
   y << YAML::Key << "decoder" << YAML::Value << YAML::BeginMap
     << YAML::Key << "_target_" << YAML::Value << "nemo.collections.asr.modules.ConvASRDecoder"
     << YAML::Key << "feat_in" << YAML::Value << e.d_model << YAML::Key << "num_classes" << YAML::Value

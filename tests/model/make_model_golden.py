@@ -107,9 +107,10 @@ class RelPositionMultiHeadAttention(nn.Module):
         if self.sdpa:  # use_pytorch_sdpa: the position scores become SDPA's additive mask
             m = mask.unsqueeze(1)
             bd = (bd[:, :, :, : k.size(-2)] / math.sqrt(self.d_k)).masked_fill(m, -INF_VAL)
-            if hasattr(F, "scaled_dot_product_attention"):  # PyTorch >= 2.0
+            # PyTorch >= 2.0; as Sori, not on a CPU whose fused kernel has no gradient for the mask
+            if hasattr(F, "scaled_dot_product_attention") and (q_u.is_cuda or not bd.requires_grad):
                 out = F.scaled_dot_product_attention(q_u, k, v, attn_mask=bd)
-            else:  # the same arithmetic, for Debian's 1.13
+            else:  # the same arithmetic
                 out = torch.matmul(torch.softmax(torch.matmul(q_u, k.transpose(-2, -1)) / math.sqrt(self.d_k) + bd,
                                                  dim=-1), v)
             out = out.masked_fill(m.all(-1).unsqueeze(-1), 0.0)  # fully masked queries, as the explicit path

@@ -43,8 +43,10 @@ std::string read_file(const std::string& path);
 // A file's bytes, read-only, for as long as the object lives. A regular file is mapped: its bytes
 // are the page cache's, neither copied nor backed by fresh memory (a GB checkpoint loads without
 // faulting in and zeroing a GB). Anything else, or where mapping fails, is read (read_file, with
-// its errors). A mapped file must not shrink while mapped (reading past its new end raises
-// SIGBUS): true of everything Sori writes, which replaces files by rename and never rewrites one.
+// its errors), and so is everything under AddressSanitizer, which cannot see over-reads of mapped
+// pages. A mapped file must not shrink or be rewritten in place while mapped (by `cp` over it, say),
+// and a disk error while its pages come in raises SIGBUS instead of an error: fine for what Sori
+// reads this way (checkpoints), which it replaces by rename and never rewrites.
 class MappedFile {
  public:
   explicit MappedFile(const std::string& path);

@@ -107,9 +107,9 @@ bool fused_adamw(const torch::Device& device);
 
 // softmax(q k^T / sqrt(dk) + attn_mask) v, with dropout_p applied to the weights when > 0.
 // q [B, H, Tq, dk], k and v [B, H, Tk, dk], attn_mask additive and broadcastable to [B, H, Tq, Tk]
-// (it may require gradients). LibTorch >= 2.1: at::scaled_dot_product_attention (fused kernels on
-// CUDA, mask gradients included), except on the CPU for a mask that requires gradients; elsewhere
-// the same arithmetic in separate ops.
+// (it may require gradients). LibTorch >= 2.1: at::scaled_dot_product_attention (on CUDA the
+// memory-efficient kernel, mask gradients included; cuDNN's is kept out while training), except on
+// the CPU for a mask that requires gradients; elsewhere the same arithmetic in separate ops.
 torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                            const torch::Tensor& attn_mask, double dropout_p);
 
