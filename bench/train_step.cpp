@@ -27,6 +27,7 @@
 #include "sori/core/fs.h"
 #include "sori/export/nemo_state_dict.h"
 #include "sori/train/precision.h"
+#include "sori/train/run_setup.h"
 #include "sori/train/training_step.h"
 
 namespace {
@@ -110,8 +111,7 @@ int main(int argc, char** argv) {
   try {
     const auto config = sori::load_config(config_path, overrides);
     const torch::Device device(device_name);
-    if (threads > 0) torch::set_num_threads(threads);
-    if (device.is_cuda()) at::globalContext().setAllowTF32CuBLAS(true);
+    sori::configure_threads(threads, device);  // as the trainer does
     const auto precision = sori::resolve_precision(precision_name, device);
     torch::manual_seed(0);
     sori::CtcModel model(config.model, vocab);

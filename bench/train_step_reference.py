@@ -20,6 +20,7 @@ achieved / peak.
 """
 import argparse
 import contextlib
+import ctypes
 import json
 import math
 import os
@@ -50,6 +51,15 @@ p.add_argument("--profile", help="write a Chrome trace of the timed steps (bench
 a = p.parse_args()
 if a.threads > 0:
     torch.set_num_threads(a.threads)
+if torch.get_num_threads() > 1 and "OPENBLAS_NUM_THREADS" not in os.environ:
+    # As Sori (src/core/cpu_threads.cpp): a pthreads OpenBLAS beside 2+ intra-op threads runs on the
+    # calling thread, rather than oversubscribe the cores with a pool of its own.
+    try:
+        openblas = ctypes.CDLL("libopenblas.so.0")
+        if openblas.openblas_get_parallel() == 1:
+            openblas.openblas_set_num_threads(1)
+    except (OSError, AttributeError):
+        pass
 dev = torch.device(a.device)
 spec = json.load(open(os.path.join(a.reference, "spec.json")))
 if any(spec["dropout"]):

@@ -4,11 +4,13 @@
 #include <iostream>
 
 #include "commands.h"
+#include "sori/core/cpu_threads.h"
 #include "sori/core/error.h"
 #include "sori/core/host_allocator.h"
 
 int main(int argc, char** argv) {
   sori::configure_host_allocator();
+  sori::configure_cpu_threads(0);  // every command; `sori train` sets trainer.num_threads later
   CLI::App app{"sori: FastConformer-CTC speech recognition training in C++"};
   app.require_subcommand(1);
   sori::cli::add_config_commands(app);

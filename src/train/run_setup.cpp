@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "sori/core/cpu_threads.h"
 #include "sori/core/error.h"
 #include "sori/core/host.h"
 #include "sori/core/torch_compat.h"
@@ -20,7 +21,7 @@
 namespace sori {
 
 void configure_threads(int num_threads, const torch::Device& device) {
-  if (num_threads > 0) torch::set_num_threads(num_threads);
+  configure_cpu_threads(num_threads);
   if (device.is_cuda()) {
     at::globalContext().setAllowTF32CuBLAS(true);
     at::globalContext().setAllowTF32CuDNN(true);

@@ -22,8 +22,8 @@ torch::Device training_device(const std::string& name, const dist::LaunchEnv& en
 // of the resolved config (YAML).
 void check_same_config(dist::ProcessGroup& group, const std::string& yaml);
 
-// num_threads > 0 sets LibTorch's intra-op threads; 0 keeps its default. On CUDA, allows TF32
-// for fp32 matmuls and convolutions.
+// num_threads > 0 sets LibTorch's intra-op threads; 0 keeps its default; OpenBLAS's threads follow
+// (configure_cpu_threads). On CUDA, allows TF32 for fp32 matmuls and convolutions.
 void configure_threads(int num_threads, const torch::Device& device);
 
 // What this run runs on, for run_info.json and `sori report`: host, CPU model, cores, memory,
