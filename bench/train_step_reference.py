@@ -51,11 +51,13 @@ p.add_argument("--profile", help="write a Chrome trace of the timed steps (bench
 a = p.parse_args()
 if a.threads > 0:
     torch.set_num_threads(a.threads)
-if torch.get_num_threads() > 1 and "OPENBLAS_NUM_THREADS" not in os.environ:
-    # As Sori (src/core/cpu_threads.cpp): a pthreads OpenBLAS beside 2+ intra-op threads runs on the
-    # calling thread, rather than oversubscribe the cores with a pool of its own.
+if (torch.get_num_threads() >= max(2, len(os.sched_getaffinity(0))) and "OPENBLAS_NUM_THREADS" not in os.environ
+        and "GOTO_NUM_THREADS" not in os.environ):
+    # As Sori (src/core/cpu_threads.cpp): when the intra-op threads fill every CPU, a pthreads
+    # OpenBLAS runs on the calling thread rather than oversubscribe them with a pool of its own.
+    # RTLD_NOLOAD: only the OpenBLAS this torch already uses (none in PyTorch's MKL wheels).
     try:
-        openblas = ctypes.CDLL("libopenblas.so.0")
+        openblas = ctypes.CDLL("libopenblas.so.0", mode=os.RTLD_NOLOAD)
         if openblas.openblas_get_parallel() == 1:
             openblas.openblas_set_num_threads(1)
     except (OSError, AttributeError):

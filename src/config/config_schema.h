@@ -162,8 +162,9 @@ template <class V> void visit_fields(V& v, TrainerConfig& c) {
   v("device", c.device,
     "`auto` (CUDA when present, else CPU), `cpu`, `cuda` (cuda:LOCAL_RANK under a launcher) or `cuda:N`");
   v("num_threads", c.num_threads,
-    "Intra-op CPU threads for LibTorch; 0: LibTorch's default. With 2 or more, a pthreads OpenBLAS (Debian's) runs "
-    "on the calling thread instead of a pool of its own beside them (unless OPENBLAS_NUM_THREADS is set)");
+    "Intra-op CPU threads for LibTorch; 0: LibTorch's default (1.13: half the logical CPUs on x86-64). When they "
+    "fill every CPU (2 or more), a pthreads OpenBLAS (Debian's) runs on the calling thread instead of a pool of its "
+    "own beside them, unless OPENBLAS_NUM_THREADS or GOTO_NUM_THREADS is set");
   v("max_steps", c.max_steps,
     "Optimizer steps to train (the schedule is laid over them); <= 0: from `max_epochs`");
   v("max_epochs", c.max_epochs,

@@ -2,8 +2,10 @@
 
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
+#include <sched.h>
 
 #include <cstdlib>
+#include <thread>
 
 namespace sori {
 
@@ -22,14 +24,21 @@ struct OpenBlas {
   int initial_threads = own_pool ? get_num_threads() : 0;
 };
 
+// The CPUs this process may run on (taskset, cgroup cpusets), else the machine's.
+int available_cpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+  return static_cast<int>(std::thread::hardware_concurrency());
+}
+
 }  // namespace
 
 int configure_cpu_threads(int n) {
   static const OpenBlas openblas;
   if (n > 0) at::set_num_threads(n);
   const int threads = at::get_num_threads();
-  if (openblas.own_pool && !std::getenv("OPENBLAS_NUM_THREADS"))
-    openblas.set_num_threads(threads > 1 ? 1 : openblas.initial_threads);
+  if (openblas.own_pool && !std::getenv("OPENBLAS_NUM_THREADS") && !std::getenv("GOTO_NUM_THREADS"))
+    openblas.set_num_threads(threads >= 2 && threads >= available_cpus() ? 1 : openblas.initial_threads);
   return threads;
 }
 
