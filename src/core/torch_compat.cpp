@@ -110,7 +110,7 @@ torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::
       CudnnAttentionOff() { at::globalContext().setSDPUseCuDNN(false); }
       ~CudnnAttentionOff() { at::globalContext().setSDPUseCuDNN(was); }
     };
-    if (torch::GradMode::is_enabled()) {
+    if (at::GradMode::is_enabled()) {
       CudnnAttentionOff off;
       return at::scaled_dot_product_attention(q, k, v, attn_mask, dropout_p);
     }
