@@ -53,8 +53,12 @@ void AtomicFile::fail(const char* what, int err) {
   SORI_FAIL("cannot write ", path_, ": ", what, " of ", tmp_, " failed: ", std::strerror(err));
 }
 
-void AtomicFile::write(const void* data, std::size_t n) {
+void AtomicFile::check_open() const {
   SORI_CHECK(fd_ >= 0, "cannot write ", path_, ": the file is already committed or failed");
+}
+
+void AtomicFile::write(const void* data, std::size_t n) {
+  check_open();
   const auto* bytes = static_cast<const char*>(data);
   if (buffer_.size() + n > kAtomicFileBuffer) flush();
   if (n < kAtomicFileBuffer) {
@@ -72,7 +76,7 @@ void AtomicFile::flush() {
 }
 
 void AtomicFile::write_at(std::uint64_t offset, const void* data, std::size_t n) {
-  SORI_CHECK(fd_ >= 0, "cannot write ", path_, ": the file is already committed or failed");
+  check_open();
   SORI_CHECK(offset + n <= size(), "AtomicFile::write_at(", offset, ", ", n, ") of ", path_, ": only ", size(),
              " bytes are written; it overwrites, never extends");
   flush();
@@ -89,7 +93,7 @@ void AtomicFile::write_fully(const char* bytes, std::size_t n, std::uint64_t off
 }
 
 void AtomicFile::commit() {
-  SORI_CHECK(fd_ >= 0, "cannot write ", path_, ": the file is already committed or failed");
+  check_open();
   flush();
   // Test-only: widen the window between write and rename so that fault-injection tests
   // (tests/reliability) can kill a process inside a write.

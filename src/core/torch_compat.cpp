@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #ifdef SORI_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
@@ -110,10 +111,8 @@ torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::
       CudnnAttentionOff() { at::globalContext().setSDPUseCuDNN(false); }
       ~CudnnAttentionOff() { at::globalContext().setSDPUseCuDNN(was); }
     };
-    if (at::GradMode::is_enabled()) {
-      CudnnAttentionOff off;
-      return at::scaled_dot_product_attention(q, k, v, attn_mask, dropout_p);
-    }
+    std::optional<CudnnAttentionOff> off;
+    if (at::GradMode::is_enabled()) off.emplace();
 #endif
     return at::scaled_dot_product_attention(q, k, v, attn_mask, dropout_p);
   }

@@ -30,6 +30,7 @@ class AtomicFile {
 
  private:
   void flush();
+  void check_open() const;  // an Error once committed or failed
   // All n bytes at `offset` (pwrite: the file position plays no part), retrying short writes.
   void write_fully(const char* bytes, std::size_t n, std::uint64_t offset);
   [[noreturn]] void fail(const char* what, int err);
