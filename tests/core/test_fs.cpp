@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 
@@ -72,6 +73,31 @@ TEST(AtomicFile, WritesPiecesAndAHeaderLastAndAppearsOnlyAtCommit) {
   EXPECT_EQ(read_file(path), expected);
   for (const auto& f : std::filesystem::directory_iterator(dir.path()))
     EXPECT_EQ(f.path().filename(), "big.bin") << "left behind: " << f.path();
+}
+
+// Beyond 64 MB AtomicFile writes the file back a window at a time and drops the pages on disk
+// from the page cache: every byte must survive that, pieces that straddle windows, a piece of
+// several windows and a header rewritten after its window has left the cache included.
+TEST(AtomicFile, AFileOfSeveralWriteBackWindowsKeepsEveryByte) {
+  test::TempDir dir;
+  const auto path = dir.path("large.ckpt");
+  std::string expected(150 << 20, '\0');  // more than two windows of 64 MB
+  for (std::size_t i = 0; i < expected.size(); ++i) expected[i] = static_cast<char>(i * 7919 % 251);
+  {
+    AtomicFile file(path);
+    // Pieces of 1 byte to 5 MB (buffered ones and ones that go straight to the file), and one of
+    // 100 MB, written a window at a time.
+    const std::size_t huge_at = 20 << 20, huge = 100 << 20;
+    for (std::size_t at = 0, n = 1; at < expected.size(); at += n, n = n * 3 % ((5 << 20) + 7) + 1) {
+      if (at == huge_at) n = huge;
+      n = std::min({n, expected.size() - at, at < huge_at ? huge_at - at : n});
+      file.write(expected.data() + at, n);
+    }
+    file.write_at(3, "HEAD", 4);
+    expected.replace(3, 4, "HEAD");
+    file.commit();
+  }
+  EXPECT_TRUE(read_file(path) == expected) << "the file differs from what was written";
 }
 
 TEST(AtomicFile, DestroyedUncommittedLeavesThePreviousFileAndNoTemporary) {

@@ -14,7 +14,9 @@ void write_file_atomic(const std::string& path, const std::string& contents);
 // A file written in pieces, with write_file_atomic's guarantee: nothing appears at `path` until
 // commit() (fsync, rename, directory sync), and a failure or an object destroyed uncommitted
 // removes its temporary file and leaves `path` as it was. For files too large to assemble in
-// memory first (checkpoints). Small writes are buffered. Errors are sori::Error naming `path`.
+// memory first (checkpoints). Small writes are buffered. Beyond 64 MB the file goes to the disk
+// while it is written, and leaves the page cache once there (see fs.cpp). Errors are sori::Error
+// naming `path`.
 class AtomicFile {
  public:
   explicit AtomicFile(std::string path);
@@ -30,13 +32,15 @@ class AtomicFile {
 
  private:
   void flush();
+  void write_back();
   void check_open() const;  // an Error once committed or failed
   // All n bytes at `offset` (pwrite: the file position plays no part), retrying short writes.
   void write_fully(const char* bytes, std::size_t n, std::uint64_t offset);
   [[noreturn]] void fail(const char* what, int err);
   std::string path_, tmp_;
   int fd_ = -1;
-  std::uint64_t written_ = 0;  // bytes in the file, not counting the buffer
+  std::uint64_t written_ = 0;       // bytes in the file, not counting the buffer
+  std::uint64_t written_back_ = 0;  // bytes whose write back has started
   std::vector<char> buffer_;
 };
 std::string read_file(const std::string& path);
