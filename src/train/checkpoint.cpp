@@ -302,7 +302,7 @@ std::vector<std::string> CheckpointManager::ranked_paths() const {
   return out;
 }
 
-std::string CheckpointManager::newest_valid_path(std::vector<std::string>* problems) const {
+std::optional<Checkpoint> CheckpointManager::load_newest_valid(std::vector<std::string>* problems) const {
   // Newest first by the step in the index. A file the index does not describe comes first: one
   // it does not list, or one written after the index (a kill between writing a checkpoint and
   // updating index.json leaves the index naming that file with its previous step). Among those,
@@ -321,21 +321,14 @@ std::string CheckpointManager::newest_valid_path(std::vector<std::string>* probl
   std::sort(candidates.rbegin(), candidates.rend());
   for (const auto& [step, written, path] : candidates) {
     try {
-      load_checkpoint(path);
-      return path;
+      return load_checkpoint(path);  // a checkpoint of GBs: loaded once, by its check
     } catch (const Error& e) {
       if (problems) problems->push_back(e.what());
     } catch (const std::exception& e) {  // LibTorch's c10::Error from a payload that unpickles wrongly
       if (problems) problems->push_back("checkpoint " + path + ": " + e.what());
     }
   }
-  return "";
-}
-
-std::optional<Checkpoint> CheckpointManager::load_newest_valid(std::vector<std::string>* problems) const {
-  const auto path = newest_valid_path(problems);
-  if (path.empty()) return std::nullopt;
-  return load_checkpoint(path);
+  return std::nullopt;
 }
 
 void CheckpointManager::write_index() const {

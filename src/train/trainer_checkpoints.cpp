@@ -4,19 +4,22 @@ namespace sori {
 
 std::optional<Checkpoint> Trainer::State::choose_checkpoint() {
   // Rank 0 chooses; every rank loads the file it chose (run_dir must be shared across nodes).
+  std::optional<Checkpoint> chosen;  // rank 0's under resume auto: loaded to check it, kept
   std::string path;
   if (group->is_main() && !options.resume.empty()) {
     if (options.resume == "auto") {
       std::vector<std::string> problems;
-      path = checkpoints->newest_valid_path(&problems);
+      chosen = checkpoints->load_newest_valid(&problems);
       for (const auto& p : problems) spdlog::warn("skipping unusable checkpoint: {}", p);
-      if (path.empty()) spdlog::info("resume auto: no usable checkpoint in {}, starting fresh", checkpoints->dir());
+      if (chosen) path = chosen->source;
+      else spdlog::info("resume auto: no usable checkpoint in {}, starting fresh", checkpoints->dir());
     } else {
       path = options.resume;
     }
   }
   path = group->exchange("resume", path)[0];
   if (path.empty()) return std::nullopt;
+  if (chosen) return chosen;
   try {
     return load_checkpoint(path);
   } catch (const Error& e) {

@@ -285,9 +285,10 @@ TEST(Checkpoint, AStaleIndexDoesNotHideTheNewestCheckpoint) {
   save_checkpoint(dir.path("run/checkpoints/last.ckpt"), c);  // ... and the kill came here
   fs::last_write_time(dir.path("run/checkpoints/last.ckpt"), index_time + std::chrono::seconds(1));
   CheckpointManager resumed(dir.path("run"), 3, "val_cer", "min");
-  const auto newest = resumed.newest_valid_path(nullptr);
-  EXPECT_EQ(fs::path(newest).filename(), "last.ckpt");
-  EXPECT_EQ(load_checkpoint(newest).progress.step, 12);
+  const auto newest = resumed.load_newest_valid(nullptr);
+  ASSERT_TRUE(newest);
+  EXPECT_EQ(fs::path(newest->source).filename(), "last.ckpt");
+  EXPECT_EQ(newest->progress.step, 12);
 
   // Then two runs whose `last` was saved at steps 1000 and 1100, and a ranked checkpoint at 1050.
   auto rotated_run = [&](const std::string& run) {
@@ -308,7 +309,7 @@ TEST(Checkpoint, AStaleIndexDoesNotHideTheNewestCheckpoint) {
   fs::create_directories(dir2.path("run/checkpoints/last.ckpt.tmp." + std::to_string(getpid())));  // the write fails
   EXPECT_THROW(m2->save_last(c), Error);
   CheckpointManager after(dir2.path("run"), 3, "val_cer", "min");
-  EXPECT_EQ(load_checkpoint(after.newest_valid_path(nullptr)).progress.step, 1100);
+  EXPECT_EQ(after.load_newest_valid(nullptr).value().progress.step, 1100);
 
   // Killed while index.json was rewritten after `last` became last.prev (found by the 20-kill
   // campaign: it resumed from a ranked step 210 instead of last.prev's 212): the old index still
@@ -323,7 +324,7 @@ TEST(Checkpoint, AStaleIndexDoesNotHideTheNewestCheckpoint) {
   test::write_text(index, old_index);                   // ... nor the index that describes last.prev
   fs::last_write_time(index, old_index_time);
   CheckpointManager killed(dir3.path("run"), 3, "val_cer", "min");
-  EXPECT_EQ(load_checkpoint(killed.newest_valid_path(nullptr)).progress.step, 1100);
+  EXPECT_EQ(killed.load_newest_valid(nullptr).value().progress.step, 1100);
 }
 
 TEST(ExactResume, StopAndResumeGivesBitwiseIdenticalParameters) {
@@ -586,9 +587,9 @@ TEST(Checkpoint, AWriteErrorKeepsThePreviousCheckpointsAndFollowsThePolicy) {
         EXPECT_NE(text.find("NOT written"), std::string::npos) << text;
       }
       CheckpointManager after(run, 3, "val_cer", "min");
-      const auto newest = after.newest_valid_path(nullptr);
-      ASSERT_FALSE(newest.empty());
-      EXPECT_EQ(load_checkpoint(newest).progress.step, 4) << policy << ", async " << async << ": " << newest;
+      const auto newest = after.load_newest_valid(nullptr);
+      ASSERT_TRUE(newest);
+      EXPECT_EQ(newest->progress.step, 4) << policy << ", async " << async << ": " << newest->source;
     }
   }
 }

@@ -65,9 +65,8 @@ class CheckpointManager {
   // The newest checkpoint that loads; damaged ones (a failed checksum, or a payload LibTorch
   // cannot unpickle) are reported in `problems` and skipped. "Newest" trusts index.json only for
   // files written before it: a file written after it (a kill before the index update) comes first.
+  // Its `source` is the file's path.
   std::optional<Checkpoint> load_newest_valid(std::vector<std::string>* problems) const;
-  // Its path, or "" when none loads.
-  std::string newest_valid_path(std::vector<std::string>* problems) const;
   // step_<N> checkpoints, best first.
   std::vector<std::string> ranked_paths() const;
   std::string dir() const { return dir_; }
