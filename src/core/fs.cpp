@@ -32,8 +32,9 @@ constexpr std::size_t kAtomicFileBuffer = 1 << 20;
 // leave the page cache once they are on it. Left to the final fsync, a checkpoint of 1.4 GB filled
 // the page cache with as much fresh memory: its write took 5.7 s in a training run on the 2-core
 // VM, whose fresh pages are slow to come in, and takes 2.0 s this way (docs/PERFORMANCE.md). On
-// any machine it spares the page cache (the training data's) and overlaps the disk with the
-// writing.
+// filesystems that write back through the page cache (ext4, XFS) it also keeps a checkpoint from
+// pushing the training data out of the cache, and overlaps the disk with the writing. A file read
+// right after its commit (a resume, an export) comes from the disk.
 constexpr std::uint64_t kWritebackWindow = 64 << 20;
 
 }  // namespace
@@ -92,17 +93,24 @@ void AtomicFile::flush() {
 }
 
 // Starts writing each full window back, then waits for the one before it and drops its pages.
-// The error of a failed write back must surface here: the kernel reports it to this file once, so
-// the final fsync would not see it again.
+// A failed write back must be raised here: the kernel reports it to this file once, so the final
+// fsync would not see it again. Where sync_file_range is refused (ENOSYS or EPERM from a seccomp
+// filter or an emulated kernel, and the like), the file is left to the final fsync, as before.
 void AtomicFile::write_back() {
 #if defined(__linux__)
-  for (; written_ - written_back_ >= kWritebackWindow; written_back_ += kWritebackWindow) {
-    const auto start = static_cast<off_t>(written_back_), window = static_cast<off_t>(kWritebackWindow);
-    if (::sync_file_range(fd_, start, window, SYNC_FILE_RANGE_WRITE) != 0) fail("write back", errno);
-    if (start == 0) continue;
-    constexpr unsigned kWait = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
-    if (::sync_file_range(fd_, start - window, window, kWait) != 0) fail("write back", errno);
-    ::posix_fadvise(fd_, start - window, window, POSIX_FADV_DONTNEED);  // advice: nothing to check
+  const auto sync_window = [this](std::uint64_t start, unsigned flags) {
+    if (::sync_file_range(fd_, static_cast<off_t>(start), static_cast<off_t>(kWritebackWindow), flags) == 0) return true;
+    const int err = errno;
+    if (err == ENOSYS || err == EINVAL || err == ESPIPE || err == EOPNOTSUPP || err == EPERM) return false;
+    fail("write back", err);
+  };
+  constexpr unsigned kWriteAndWait = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
+  for (; early_write_back_ && written_ - written_back_ >= kWritebackWindow; written_back_ += kWritebackWindow) {
+    if (!sync_window(written_back_, SYNC_FILE_RANGE_WRITE)) early_write_back_ = false;
+    if (!early_write_back_ || written_back_ == 0) continue;
+    const auto previous = written_back_ - kWritebackWindow;
+    if (!sync_window(previous, kWriteAndWait)) early_write_back_ = false;
+    else ::posix_fadvise(fd_, static_cast<off_t>(previous), static_cast<off_t>(kWritebackWindow), POSIX_FADV_DONTNEED);
   }
 #endif
 }
@@ -131,7 +139,9 @@ void AtomicFile::commit() {
   // (tests/reliability) can kill a process inside a write.
   if (const char* delay = std::getenv("SORI_TEST_WRITE_DELAY_MS")) ::usleep(static_cast<useconds_t>(std::atoi(delay)) * 1000);
   if (::fsync(fd_) != 0) fail("fsync", errno);
-  if (written_back_ > 0) ::posix_fadvise(fd_, 0, 0, POSIX_FADV_DONTNEED);  // the last windows, now on disk
+#if defined(__linux__)
+  if (written_back_ > 0 && early_write_back_) ::posix_fadvise(fd_, 0, 0, POSIX_FADV_DONTNEED);  // the last windows
+#endif
   const int closed = ::close(fd_);
   fd_ = -1;  // closed either way: fail() only removes the temporary file now
   if (closed != 0) fail("close", errno);

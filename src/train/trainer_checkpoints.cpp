@@ -3,8 +3,9 @@
 namespace sori {
 
 std::optional<Checkpoint> Trainer::State::choose_checkpoint() {
-  // Rank 0 chooses; every rank loads the file it chose (run_dir must be shared across nodes).
-  std::optional<Checkpoint> chosen;  // rank 0's under resume auto: loaded to check it, kept
+  // Rank 0 chooses; the other ranks load the file it chose (run_dir must be shared across nodes).
+  // Under resume auto rank 0 keeps the checkpoint it loaded to check it.
+  std::optional<Checkpoint> chosen;
   std::string path;
   if (group->is_main() && !options.resume.empty()) {
     if (options.resume == "auto") {

@@ -1,12 +1,22 @@
 // write_file_atomic and AtomicFile: a failed write (here a full disk, simulated with RLIMIT_FSIZE)
 // leaves the previous file intact and no temporary file behind; read_file reads what they wrote.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/magic.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
+#include <cstddef>
+#include <iterator>
 #include <filesystem>
 
 #include "sori/core/error.h"
@@ -76,28 +86,89 @@ TEST(AtomicFile, WritesPiecesAndAHeaderLastAndAppearsOnlyAtCommit) {
 }
 
 // Beyond 64 MB AtomicFile writes the file back a window at a time and drops the pages on disk
-// from the page cache: every byte must survive that, pieces that straddle windows, a piece of
-// several windows and a header rewritten after its window has left the cache included.
+// from the page cache: every byte must survive that (pieces that straddle windows, a piece of
+// several windows, a file of whole windows, a header rewritten after its window has left the
+// cache), and the first window must have left the cache before the commit.
 TEST(AtomicFile, AFileOfSeveralWriteBackWindowsKeepsEveryByte) {
+  constexpr std::size_t kWindow = 64 << 20;
   test::TempDir dir;
-  const auto path = dir.path("large.ckpt");
-  std::string expected(150 << 20, '\0');  // more than two windows of 64 MB
-  for (std::size_t i = 0; i < expected.size(); ++i) expected[i] = static_cast<char>(i * 7919 % 251);
-  {
+  struct statfs fs_info {};
+  ASSERT_EQ(statfs(dir.path().c_str(), &fs_info), 0);
+  // tmpfs keeps its pages (it has no disk), overlayfs forwards no write back to the file below.
+  const bool written_back = fs_info.f_type != TMPFS_MAGIC && fs_info.f_type != OVERLAYFS_SUPER_MAGIC;
+  for (const std::size_t size : {std::size_t{150} << 20, 2 * kWindow}) {
+    const auto path = dir.path("large.ckpt");
+    std::string expected(size, '\0');
+    for (std::size_t i = 0; i < expected.size(); ++i) expected[i] = static_cast<char>(i * 7919 % 251);
     AtomicFile file(path);
-    // Pieces of 1 byte to 5 MB (buffered ones and ones that go straight to the file), and one of
-    // 100 MB, written a window at a time.
-    const std::size_t huge_at = 20 << 20, huge = 100 << 20;
-    for (std::size_t at = 0, n = 1; at < expected.size(); at += n, n = n * 3 % ((5 << 20) + 7) + 1) {
-      if (at == huge_at) n = huge;
-      n = std::min({n, expected.size() - at, at < huge_at ? huge_at - at : n});
+    // Buffered pieces, pieces straight to the file, one that straddles the first window's end, one
+    // of more than a window; then pieces of 5 MB to the end.
+    const std::vector<std::size_t> pieces = {1, 7, 4095, (1 << 20) - 1, (1 << 20) + 1, 3 << 20, (60 << 20) + 5, 90 << 20};
+    std::size_t at = 0;
+    for (std::size_t i = 0; at < size; ++i) {
+      const std::size_t n = std::min(i < pieces.size() ? pieces[i] : std::size_t{5 << 20}, size - at);
       file.write(expected.data() + at, n);
+      at += n;
+    }
+    if (written_back) {
+      const int fd = ::open((path + ".tmp." + std::to_string(::getpid())).c_str(), O_RDONLY);
+      ASSERT_GE(fd, 0);
+      void* map = ::mmap(nullptr, kWindow, PROT_READ, MAP_SHARED, fd, 0);
+      ASSERT_NE(map, MAP_FAILED);
+      std::vector<unsigned char> resident(kWindow / 4096);
+      ASSERT_EQ(::mincore(map, kWindow, resident.data()), 0);
+      ::munmap(map, kWindow);
+      ::close(fd);
+      EXPECT_EQ(std::count_if(resident.begin(), resident.end(), [](unsigned char r) { return r & 1; }), 0)
+          << "pages of the first window are still in the page cache";
     }
     file.write_at(3, "HEAD", 4);
     expected.replace(3, 4, "HEAD");
     file.commit();
+    EXPECT_TRUE(read_file(path) == expected) << "a file of " << size << " bytes differs from what was written";
   }
-  EXPECT_TRUE(read_file(path) == expected) << "the file differs from what was written";
+}
+
+// sync_file_range answering an error, through a seccomp filter in a child: ENOSYS (refused, as
+// in some sandboxes) leaves the file to the final fsync and it is written whole; EIO (a failed
+// write back) is an error naming the file, and the previous file stays with no temporary left.
+TEST(AtomicFile, WriteBackRefusedOrFailed) {
+  test::TempDir dir;
+  const auto path = dir.path("large.ckpt");
+  std::string expected(100 << 20, '\0');
+  for (std::size_t i = 0; i < expected.size(); ++i) expected[i] = static_cast<char>(i * 31 % 253);
+  // The child's exit status: 0 written, 1 an Error naming the file, 2 another error, 3 no filter.
+  const auto write_where_sync_file_range_answers = [&](int error) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      sock_filter program[] = {
+          BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+          BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sync_file_range, 0, 1),
+          BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | static_cast<unsigned>(error)),
+          BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      };
+      const sock_fprog filter{static_cast<unsigned short>(std::size(program)), program};
+      if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &filter) != 0) _exit(3);
+      try {
+        write_file_atomic(path, expected);
+      } catch (const Error& e) {
+        _exit(std::string(e.what()).find("cannot write " + path) != std::string::npos ? 1 : 2);
+      }
+      _exit(0);
+    }
+    const int status = test::wait_exit(pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  const int refused = write_where_sync_file_range_answers(ENOSYS);
+  if (refused == 3) GTEST_SKIP() << "this system allows no seccomp filter";
+  ASSERT_EQ(refused, 0) << "the write failed where sync_file_range is refused";
+  EXPECT_TRUE(read_file(path) == expected);
+
+  write_file_atomic(path, "previous");
+  EXPECT_EQ(write_where_sync_file_range_answers(EIO), 1) << "0: the failed write back went unreported; 2: unnamed";
+  EXPECT_EQ(test::read_text(path), "previous");
+  for (const auto& f : std::filesystem::directory_iterator(dir.path()))
+    EXPECT_EQ(f.path().filename(), "large.ckpt") << "left behind: " << f.path();
 }
 
 TEST(AtomicFile, DestroyedUncommittedLeavesThePreviousFileAndNoTemporary) {

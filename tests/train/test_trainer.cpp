@@ -309,7 +309,9 @@ TEST(Checkpoint, AStaleIndexDoesNotHideTheNewestCheckpoint) {
   fs::create_directories(dir2.path("run/checkpoints/last.ckpt.tmp." + std::to_string(getpid())));  // the write fails
   EXPECT_THROW(m2->save_last(c), Error);
   CheckpointManager after(dir2.path("run"), 3, "val_cer", "min");
-  EXPECT_EQ(after.load_newest_valid(nullptr).value().progress.step, 1100);
+  const auto after_failed_write = after.load_newest_valid(nullptr);
+  ASSERT_TRUE(after_failed_write);
+  EXPECT_EQ(after_failed_write->progress.step, 1100);
 
   // Killed while index.json was rewritten after `last` became last.prev (found by the 20-kill
   // campaign: it resumed from a ranked step 210 instead of last.prev's 212): the old index still
@@ -324,7 +326,9 @@ TEST(Checkpoint, AStaleIndexDoesNotHideTheNewestCheckpoint) {
   test::write_text(index, old_index);                   // ... nor the index that describes last.prev
   fs::last_write_time(index, old_index_time);
   CheckpointManager killed(dir3.path("run"), 3, "val_cer", "min");
-  EXPECT_EQ(killed.load_newest_valid(nullptr).value().progress.step, 1100);
+  const auto after_kill = killed.load_newest_valid(nullptr);
+  ASSERT_TRUE(after_kill);
+  EXPECT_EQ(after_kill->progress.step, 1100);
 }
 
 TEST(ExactResume, StopAndResumeGivesBitwiseIdenticalParameters) {

@@ -41,6 +41,7 @@ class AtomicFile {
   int fd_ = -1;
   std::uint64_t written_ = 0;       // bytes in the file, not counting the buffer
   std::uint64_t written_back_ = 0;  // bytes whose write back has started
+  bool early_write_back_ = true;     // false once the system refuses sync_file_range
   std::vector<char> buffer_;
 };
 std::string read_file(const std::string& path);
