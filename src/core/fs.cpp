@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "sori/core/error.h"
+#include "sori/core/sanitizer.h"
 
 namespace sori {
 
@@ -192,22 +193,6 @@ std::string read_file(const std::string& path) {
   ss << in.rdbuf();
   return ss.str();
 }
-
-namespace {
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-
-}  // namespace
 
 MappedFile::MappedFile(const std::string& path) {
   const int fd = kAddressSanitizer ? -1 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

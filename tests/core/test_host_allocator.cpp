@@ -4,14 +4,7 @@
 
 #include <cstdlib>
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SORI_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define SORI_ASAN 1
-#endif
+#include "sori/core/sanitizer.h"
 
 // The tuning applies on glibc unless the user chose otherwise (the speed-up itself is measured by
 // bench/run_export_cpu.sh and bench/compare_step.sh, never timed here).
@@ -22,7 +15,9 @@ TEST(HostAllocator, TunesGlibcUnlessTheUserChoseOtherwise) {
   ::setenv("MALLOC_TRIM_THRESHOLD_", "1000000", 1);
   EXPECT_FALSE(sori::configure_host_allocator());
   ::unsetenv("MALLOC_TRIM_THRESHOLD_");
-#if defined(__GLIBC__) && !defined(SORI_ASAN)  // ASan's malloc ignores mallopt
-  if (!std::getenv("MALLOC_MMAP_THRESHOLD_") && !std::getenv("GLIBC_TUNABLES")) EXPECT_TRUE(sori::configure_host_allocator());
+#if defined(__GLIBC__)
+  // ASan's malloc ignores mallopt.
+  if (!sori::kAddressSanitizer && !std::getenv("MALLOC_MMAP_THRESHOLD_") && !std::getenv("GLIBC_TUNABLES"))
+    EXPECT_TRUE(sori::configure_host_allocator());
 #endif
 }
